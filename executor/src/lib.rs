@@ -4,5 +4,7 @@
 pub mod context;
 pub mod elf;
 pub mod error;
+pub mod instruction;
+pub mod syscalls;
 
 pub use error::{ExecError, TrapKind};

@@ -1,0 +1,1 @@
+//! The zkmips command-line tool's library: each subcommand's logic, so it can be tested.
