@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs what is missing, then the whole cargo test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo test --workspace --release
