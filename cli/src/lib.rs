@@ -1,1 +1,4 @@
 //! The zkmips command-line tool's library: each subcommand's logic, so it can be tested.
+
+pub mod build;
+pub mod run;

@@ -1,1 +1,71 @@
-fn main() {}
+//! The `zkmips` command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use zkmips_cli::build::{BuildOptions, build_guest};
+use zkmips_cli::run::{RunArgs, RunOutcome, run};
+
+/// Exit code for a guest that stopped on an error, or a host-side failure.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "zkmips", version, about = "A zero-knowledge virtual machine for MIPS32r2")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a MIPS32r2 ELF (a zkVM guest or a static Linux binary).
+    Run(RunArgs),
+    /// Build a Rust guest to a MIPS ELF.
+    Build {
+        /// The guest crate's directory.
+        #[arg(default_value = ".")]
+        guest_dir: std::path::PathBuf,
+        /// Build without optimisations.
+        #[arg(long)]
+        debug: bool,
+        /// Copy the ELF here.
+        #[arg(short, long, value_name = "OUT.elf")]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run(&args) {
+            Ok(RunOutcome::Exited(code)) => match u8::try_from(code) {
+                Ok(code) => ExitCode::from(code),
+                // A zkVM HALT code that no process status can carry: never let it read as success.
+                Err(_) => {
+                    eprintln!("note: the guest exited with code {code}, which does not fit an exit status");
+                    ExitCode::FAILURE
+                }
+            },
+            Ok(RunOutcome::Failed(err)) => {
+                eprintln!("error: {err}");
+                ExitCode::from(EXIT_ERROR)
+            }
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
+        Command::Build { guest_dir, debug, output } => {
+            match build_guest(&BuildOptions { guest_dir, release: !debug, output }) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            }
+        }
+    }
+}

@@ -32,6 +32,9 @@ pub enum ExecError {
     #[error("invalid ELF: {0}")]
     Elf(#[from] crate::elf::ElfError),
 
+    #[error("cannot build the initial stack: {0}")]
+    InitialStack(#[from] crate::image::StackError),
+
     #[error("unknown instruction {word:#010x} at pc {pc:#010x}")]
     UnknownInstruction { pc: u32, word: u32 },
 

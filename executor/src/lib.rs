@@ -4,7 +4,21 @@
 pub mod context;
 pub mod elf;
 pub mod error;
+pub mod events;
+pub mod executor;
+pub mod image;
 pub mod instruction;
+pub mod memory;
+pub mod record;
 pub mod syscalls;
 
 pub use error::{ExecError, TrapKind};
+pub use elf::{Program, Segment};
+pub use events::{CpuEvent, MemoryAccess, MemoryEntry};
+pub use executor::{
+    DEFAULT_SHARD_CYCLES, ExecutionReport, Executor, ExecutorConfig, FpuUse, Machine, Mode, ShardSink,
+};
+pub use instruction::{InstrClass, Instruction, Opcode, decode};
+pub use memory::Memory;
+pub use record::{CpuState, ExecutionRecord, Shard};
+pub use syscalls::{SyscallConfig, SyscallState};

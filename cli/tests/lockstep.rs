@@ -1,0 +1,183 @@
+//! Lockstep tests: the sequence of executed PCs under zkmips (`zkmips run --trace-pcs`) must equal qemu's
+//! (`qemu-mipsel -singlestep -d exec,nochain`). With `-singlestep` every translation block holds one
+//! instruction, so qemu logs each executed instruction on its own `Trace` line, delay slots included (the
+//! branch and its slot are separate blocks; checked on real traces, see docs/TESTING.md). zkmips writes
+//! delay slots too, so the sequences compare one to one without normalisation.
+//!
+//! A divergence is reported with the surrounding PCs, their functions (from `nm`) and the instruction at the
+//! divergence (from `objdump`), which is usually enough to name the syscall or instruction at fault.
+
+#[macro_use]
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use support::{
+    GCC, Invocation, NM, OBJDUMP, QEMU, build_c, disassemble_at, run_qemu, run_zkmips, scratch_dir,
+    symbol_address, symbolize, symbols,
+};
+
+/// Which part of the execution must match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Window {
+    /// Everything from the ELF entry point to the final syscall.
+    Whole,
+    /// From the first instruction of `main` to the first instruction of `exit`: skips glibc start-up,
+    /// whose path depends on host-specific syscall results (see docs/TESTING.md).
+    Main,
+}
+
+/// Parses qemu's `-d exec` log: `Trace 0: 0x7f.. [00000000/00400790/000000e2/00000201] symbol`, where the
+/// second bracketed field is the guest pc.
+fn parse_qemu_trace(text: &str) -> Vec<u32> {
+    text.lines()
+        .filter(|line| line.starts_with("Trace "))
+        .map(|line| {
+            let fields = line.split('[').nth(1).and_then(|rest| rest.split('/').nth(1));
+            let pc = fields.unwrap_or_else(|| panic!("unexpected qemu trace line {line:?}"));
+            u32::from_str_radix(pc, 16).unwrap_or_else(|_| panic!("bad pc in qemu trace line {line:?}"))
+        })
+        .collect()
+}
+
+/// Parses `zkmips run --trace-pcs`: one `0x%08x` per line.
+fn parse_zkmips_trace(text: &str) -> Vec<u32> {
+    text.lines()
+        .map(|line| {
+            let hex = line.trim().strip_prefix("0x").unwrap_or_else(|| panic!("bad zkmips trace line {line:?}"));
+            u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad zkmips trace line {line:?}"))
+        })
+        .collect()
+}
+
+/// The slice from the first `main` to the first `exit` after it.
+fn main_window<'a>(trace: &'a [u32], main: u32, exit: u32) -> Option<&'a [u32]> {
+    let start = trace.iter().position(|&pc| pc == main)?;
+    let len = trace[start..].iter().position(|&pc| pc == exit)?;
+    Some(&trace[start..start + len])
+}
+
+/// Describes the first divergence between two PC sequences, or `None` if they are equal.
+fn divergence(elf: &Path, qemu: &[u32], zkmips: &[u32], offset: usize) -> Option<String> {
+    let common = qemu.iter().zip(zkmips).take_while(|(a, b)| a == b).count();
+    if common == qemu.len() && common == zkmips.len() {
+        return None;
+    }
+    let syms = symbols(elf);
+    let line = |pc: u32| -> String {
+        let insn = disassemble_at(elf, pc).map(|(word, text)| format!("{word:08x}  {text}")).unwrap_or_default();
+        format!("{pc:#010x} {:<36} {insn}", symbolize(&syms, pc))
+    };
+    let mut report = format!(
+        "PC sequences diverge after {} matching instructions (step {} of the run; qemu ran {}, zkmips {}).\n",
+        common,
+        offset + common,
+        qemu.len(),
+        zkmips.len()
+    );
+    report.push_str("last common steps:\n");
+    for &pc in &qemu[common.saturating_sub(12)..common] {
+        report.push_str(&format!("    {}\n", line(pc)));
+    }
+    for (name, trace) in [("qemu", qemu), ("zkmips", zkmips)] {
+        report.push_str(&format!("then {name}:\n"));
+        if common == trace.len() {
+            report.push_str("    <end of trace>\n");
+        }
+        for &pc in trace.iter().skip(common).take(8) {
+            report.push_str(&format!("    {}\n", line(pc)));
+        }
+    }
+    Some(report)
+}
+
+fn lockstep(test: &str, program: &str, inv: Invocation, window: Window) {
+    require_tools!(GCC, QEMU, NM, OBJDUMP);
+    let elf = build_c(program);
+    let qemu_dir = scratch_dir(&["lockstep", test, "qemu"]);
+    let zkmips_dir = scratch_dir(&["lockstep", test, "zkmips"]);
+    let qemu_log = qemu_dir.join("exec.log");
+    let zkmips_log = zkmips_dir.join("pcs.txt");
+    let qemu_log_arg = qemu_log.to_str().expect("utf-8 path");
+    let qemu = run_qemu(&elf, &inv, &["-singlestep", "-d", "exec,nochain", "-D", qemu_log_arg], &qemu_dir);
+    let zkmips_log_arg = zkmips_log.to_str().expect("utf-8 path");
+    let zkmips = run_zkmips(&elf, &inv, &["--trace-pcs", zkmips_log_arg], &zkmips_dir);
+    assert!(!zkmips.stderr_text().contains("panicked"), "zkmips panicked:\n{}", zkmips.stderr_text());
+    assert!(qemu.status.code().is_some(), "{program} under qemu: {}", qemu.describe());
+
+    let qemu_pcs = parse_qemu_trace(&fs::read_to_string(&qemu_log).expect("read qemu log"));
+    let zkmips_text = fs::read_to_string(&zkmips_log).unwrap_or_else(|e| {
+        panic!("zkmips wrote no pc trace ({e}); it ended with {}:\n{}", zkmips.describe(), zkmips.stderr_text())
+    });
+    let zkmips_pcs = parse_zkmips_trace(&zkmips_text);
+    assert!(!qemu_pcs.is_empty(), "qemu wrote no trace lines to {}", qemu_log.display());
+
+    let outcome = format!("zkmips ended with {}; stderr:\n{}", zkmips.describe(), zkmips.stderr_text());
+    let (qemu_slice, zkmips_slice, offset) = match window {
+        Window::Whole => (&qemu_pcs[..], &zkmips_pcs[..], 0),
+        Window::Main => {
+            let syms = symbols(&elf);
+            let main = symbol_address(&syms, "main").expect("no main symbol");
+            let exit = symbol_address(&syms, "exit").expect("no exit symbol");
+            let q = main_window(&qemu_pcs, main, exit).expect("qemu trace has no main..exit window");
+            let offset = qemu_pcs.iter().position(|&pc| pc == main).unwrap_or(0);
+            let z = main_window(&zkmips_pcs, main, exit).unwrap_or_else(|| {
+                panic!(
+                    "zkmips trace ({} steps) never ran main..exit; {}",
+                    zkmips_pcs.len(),
+                    divergence(&elf, &qemu_pcs, &zkmips_pcs, 0).unwrap_or_default()
+                )
+            });
+            (q, z, offset)
+        }
+    };
+    if let Some(report) = divergence(&elf, qemu_slice, zkmips_slice, offset) {
+        panic!("{program} ({window:?} window, {}):\n{report}\n{outcome}", elf.display());
+    }
+    assert_eq!(qemu.status.code(), zkmips.status.code(), "{program}: {outcome}");
+    assert_eq!(qemu.stdout, zkmips.stdout, "{program}: same PCs but different stdout");
+}
+
+const NO_ARGS: Invocation = Invocation { args: &[], env: &[], stdin: None };
+
+macro_rules! lockstep_tests {
+    ($($test:ident: $program:literal, $inv:expr, $window:expr;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                lockstep(stringify!($test), $program, $inv, $window);
+            }
+        )*
+    };
+}
+
+lockstep_tests! {
+    whole_exit_call: "exit_call", NO_ARGS, Window::Whole;
+    whole_argv_envp: "argv_envp", Invocation { args: &["x", "yz"], env: &["K=v"], stdin: None }, Window::Whole;
+    whole_setjmp_longjmp: "setjmp_longjmp", NO_ARGS, Window::Whole;
+    whole_madd_msub: "madd_msub", NO_ARGS, Window::Whole;
+    whole_stdin_echo: "stdin_echo",
+        Invocation { args: &[], env: &[], stdin: Some(b"0123456789abcdef\nline\n 4 5\ntail\n") }, Window::Whole;
+    main_exit_call: "exit_call", NO_ARGS, Window::Main;
+    main_bit_tricks: "bit_tricks", NO_ARGS, Window::Main;
+    main_unaligned_packed: "unaligned_packed", NO_ARGS, Window::Main;
+    main_printf_float: "printf_float", NO_ARGS, Window::Main;
+    main_printf_basic: "printf_basic", NO_ARGS, Window::Main;
+}
+
+#[test]
+fn qemu_trace_parser_reads_the_pc_field() {
+    let log = "Trace 0: 0x7f6811e000c0 [00000000/00400790/000000e2/00000201] \n\
+               some other line\n\
+               Trace 0: 0x7f6811e00180 [00000000/0040079c/000108e2/00000201] __start\n";
+    assert_eq!(parse_qemu_trace(log), vec![0x0040_0790, 0x0040_079c]);
+    assert_eq!(parse_zkmips_trace("0x00400790\n0x0040079c\n"), vec![0x0040_0790, 0x0040_079c]);
+}
+
+#[test]
+fn main_window_stops_at_exit() {
+    let trace = [1, 2, 10, 11, 12, 20, 21, 10];
+    assert_eq!(main_window(&trace, 10, 20), Some(&[10, 11, 12][..]));
+    assert_eq!(main_window(&trace, 99, 20), None);
+}

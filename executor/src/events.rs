@@ -1,0 +1,223 @@
+//! Execution events: what the prover turns into trace rows.
+//!
+//! # Memory model
+//! Registers are memory-mapped into the low, never-valid part of the address space: general-purpose
+//! register `i` is "address" `i`, HI is [`REG_HI`] and LO is [`REG_LO`]. Real memory addresses are always
+//! `>= zkmips_abi::layout::NULL_GUARD_END` and word-aligned (byte and halfword accesses touch their
+//! containing word), so the two never collide and one memory argument covers both. See
+//! [`is_register`].
+//!
+//! Every access is a [`MemoryAccess`]: `(addr, prev_value, prev_timestamp) -> (addr, value, timestamp)`.
+//! Timestamps are global: the instruction with cycle number `clk` (the first instruction has `clk = 1`)
+//! accesses its locations at `8 * clk + slot` with the slot constants below, so timestamps strictly
+//! increase within an instruction and between instructions. Timestamp 0 is the initial memory image.
+//! A location is accessed at most once per slot; a syscall merges all its accesses to one location into a
+//! single read-modify-write access at [`SLOT_SYSCALL`].
+//!
+//! Writes to register 0 are recorded as an access that leaves it 0 (`value == 0`), whatever the
+//! instruction computed; the computed value is still in the class event.
+
+use crate::instruction::Opcode;
+
+/// "Address" of HI in the register space.
+pub const REG_HI: u32 = 32;
+/// "Address" of LO in the register space.
+pub const REG_LO: u32 = 33;
+/// Number of locations in the register space.
+pub const NUM_REG_LOCATIONS: usize = 34;
+
+/// Whether a [`MemoryAccess::addr`] names a register rather than memory.
+#[inline(always)]
+pub fn is_register(addr: u32) -> bool {
+    addr < NUM_REG_LOCATIONS as u32
+}
+
+/// Timestamp slot: read of `rs`.
+pub const SLOT_RS: u64 = 0;
+/// Timestamp slot: read of `rt` (including the old `rt` of LWL/LWR/INS/MOVZ/MOVN reads).
+pub const SLOT_RT: u64 = 1;
+/// Timestamp slot: HI read/write.
+pub const SLOT_HI: u64 = 2;
+/// Timestamp slot: LO read/write.
+pub const SLOT_LO: u64 = 3;
+/// Timestamp slot: the memory word of a load/store.
+pub const SLOT_MEM: u64 = 4;
+/// Timestamp slot: the destination register write (`rd`, `rt` or `$ra`).
+pub const SLOT_DST: u64 = 5;
+/// Timestamp slot: every access made by a syscall (merged per location).
+pub const SLOT_SYSCALL: u64 = 6;
+/// Timestamps per cycle.
+pub const SLOTS_PER_CYCLE: u64 = 8;
+
+/// The timestamp of `slot` in cycle `clk`.
+#[inline(always)]
+pub const fn timestamp(clk: u64, slot: u64) -> u64 {
+    clk * SLOTS_PER_CYCLE + slot
+}
+
+/// One access to a register or memory word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemoryAccess {
+    pub addr: u32,
+    /// Value after the access (equal to `prev_value` for reads).
+    pub value: u32,
+    /// Value before the access.
+    pub prev_value: u32,
+    /// Timestamp of the previous access to `addr` (0 = initial image).
+    pub prev_timestamp: u64,
+    pub timestamp: u64,
+}
+
+/// A location's value and timestamp at a shard boundary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemoryEntry {
+    pub addr: u32,
+    pub value: u32,
+    pub timestamp: u64,
+}
+
+/// One executed instruction. Its accesses are `accesses[access_start .. access_start + access_count]`
+/// of the shard, in timestamp order. `pc`/`next_pc` are the machine state before the instruction; the
+/// state after it is the next event's `pc`/`next_pc` (or the shard's final state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CpuEvent {
+    pub clk: u64,
+    pub pc: u32,
+    pub next_pc: u32,
+    /// Index of the instruction in the predecoded program: `(pc - text_base) / 4`.
+    pub instr_index: u32,
+    pub access_start: u32,
+    pub access_count: u32,
+    pub opcode: Opcode,
+    /// Set when this instruction is a branch-likely whose delay slot was annulled (not executed).
+    pub annulled_slot: bool,
+}
+
+/// Register-to-register or immediate ALU operation: `a = op(b, c)`.
+/// `b` is `rs` (or `rt` for shifts, SEB/SEH/WSBH, ROTR), `c` is `rt`, the immediate or the shift amount.
+/// For MOVZ/MOVN/INS, `d` holds the old destination value; otherwise 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AluEvent {
+    pub clk: u64,
+    pub opcode: Opcode,
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+    pub d: u32,
+}
+
+/// Multiply/divide and HI/LO moves. `b`, `c` are the operands; `hi`, `lo` the values after, `prev_hi`,
+/// `prev_lo` before. For MUL, `lo` is the value written to `rd` (HI/LO are left unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MulDivEvent {
+    pub clk: u64,
+    pub opcode: Opcode,
+    pub b: u32,
+    pub c: u32,
+    pub hi: u32,
+    pub lo: u32,
+    pub prev_hi: u32,
+    pub prev_lo: u32,
+}
+
+/// Branch or jump. `link` is the value written to the link register (`pc + 8`) or 0 when none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BranchEvent {
+    pub clk: u64,
+    pub pc: u32,
+    pub opcode: Opcode,
+    pub rs_value: u32,
+    pub rt_value: u32,
+    pub taken: bool,
+    pub target: u32,
+    pub link: u32,
+}
+
+/// Load or store. `addr` is the effective byte address; `mem_prev`/`mem_value` are the containing word
+/// before/after; `reg_value` is the register value stored or loaded (after merging for LWL/LWR).
+/// For SC, `reg_value` is the success flag written back; a failed SC leaves memory unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemoryEvent {
+    pub clk: u64,
+    pub opcode: Opcode,
+    pub addr: u32,
+    pub reg_value: u32,
+    pub mem_prev: u32,
+    pub mem_value: u32,
+}
+
+/// A SYSCALL. `args` are `$a0..$a3` before; `result` is `$v0` and `error_flag` is `$a3` after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SyscallEvent {
+    pub clk: u64,
+    pub pc: u32,
+    pub number: u32,
+    pub args: [u32; 4],
+    pub result: u32,
+    pub error_flag: u32,
+    /// Exit code when this syscall stopped the machine.
+    pub exit: Option<u32>,
+}
+
+/// Which precompile a [`PrecompileEvent`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum PrecompileKind {
+    Sha256Extend,
+    Sha256Compress,
+    KeccakPermute,
+}
+
+impl PrecompileKind {
+    /// The precompile served by syscall `number`, if any.
+    pub fn from_syscall(number: u32) -> Option<Self> {
+        use zkmips_abi::syscall::*;
+        match number {
+            SHA256_EXTEND => Some(Self::Sha256Extend),
+            SHA256_COMPRESS => Some(Self::Sha256Compress),
+            KECCAK_PERMUTE => Some(Self::KeccakPermute),
+            _ => None,
+        }
+    }
+}
+
+/// A precompile call with its memory accesses (all at the syscall's timestamp, one per word, in address
+/// order of first touch).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PrecompileEvent {
+    pub clk: u64,
+    pub kind: PrecompileKind,
+    /// `$a0`, `$a1` (pointers).
+    pub args: [u32; 2],
+    pub accesses: Vec<MemoryAccess>,
+}
+
+/// Number of [`Opcode`] variants (the opcode is `#[repr(u8)]` and dense from 0).
+pub const NUM_OPCODES: usize = Opcode::FpuArith as usize + 1;
+
+/// Every opcode, indexed by its `u8` value.
+pub fn all_opcodes() -> [Opcode; NUM_OPCODES] {
+    use Opcode::*;
+    let all = [
+        Add, Addu, Sub, Subu, And, Or, Xor, Nor, Slt, Sltu, Sll, Srl, Sra, Sllv, Srlv, Srav, Rotr, Rotrv, Movz,
+        Movn, Clz, Clo, Seb, Seh, Wsbh, Ext, Ins, Addi, Addiu, Slti, Sltiu, Andi, Ori, Xori, Lui, Mul, Mult,
+        Multu, Madd, Maddu, Msub, Msubu, Div, Divu, Mfhi, Mflo, Mthi, Mtlo, Beq, Bne, Blez, Bgtz, Bltz, Bgez,
+        Bltzal, Bgezal, Beql, Bnel, Blezl, Bgtzl, Bltzl, Bgezl, Bltzall, Bgezall, J, Jal, Jr, Jalr, Lb, Lbu,
+        Lh, Lhu, Lw, Lwl, Lwr, Ll, Sb, Sh, Sw, Swl, Swr, Sc, Teq, Tne, Tge, Tgeu, Tlt, Tltu, Teqi, Tnei, Tgei,
+        Tgeiu, Tlti, Tltiu, Break, Syscall, Sync, Synci, Pref, Rdhwr, Lwc1, Swc1, Ldc1, Sdc1, Mfc1, Mtc1,
+        Mfhc1, Mthc1, Cfc1, Ctc1, Bc1f, Bc1t, Bc1fl, Bc1tl, FpuArith,
+    ];
+    debug_assert!(all.iter().enumerate().all(|(i, op)| *op as usize == i));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcode_table_is_dense_and_ordered() {
+        for (i, op) in all_opcodes().iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+    }
+}

@@ -1,0 +1,1311 @@
+//! The MIPS32r2 interpreter.
+//!
+//! # Machine model
+//! The state is `pc`/`next_pc` (the delay-slot model of the MIPS manual), 32 GPRs, HI/LO, the LL bit, the
+//! FPU registers and paged memory. Each step executes the instruction at `pc`, then `pc <- next_pc` and
+//! `next_pc <- next_pc + 4`, or the branch target if a branch/jump was taken. Branch-likely instructions
+//! that are not taken skip (annul) their delay slot: the slot is not executed and not counted.
+//!
+//! Deterministic choices where the manual leaves results UNPREDICTABLE:
+//! - MUL leaves HI and LO unchanged.
+//! - DIV/DIVU by zero: `LO = 0xffff_ffff`, `HI = rs` (the dividend). gcc guards divisions with
+//!   `teq divisor, $zero, 7`, so compiled code traps before reaching this.
+//! - DIV of `i32::MIN` by `-1`: `LO = i32::MIN`, `HI = 0` (the wrapping result).
+//! - A branch or jump in a delay slot is an error ([`ExecError::BranchInDelaySlot`]).
+//! - SC succeeds iff the LL bit is set; LL sets it, SC and every SYSCALL clear it (Linux clears it on
+//!   `eret`). Plain stores do not clear it (one hart, no other writers).
+//! - RDHWR: `$0` CPUNum = 0, `$1` SYNCI_Step = 0 (no caches to synchronise), `$2` CC = low 32 bits of the
+//!   cycle count, `$3` CCRes = 1, `$29` UserLocal = the thread pointer set by `set_thread_area`.
+//!
+//! # Performance
+//! Every word of the executable segments is decoded once, at load, into a `Vec` indexed by
+//! `(pc - text_base) / 4`. The step function is generic over tracing (`const TRACE: bool`) so the fast
+//! mode carries no recording code. The cycle limit and shard boundaries share a single counter compare
+//! per step.
+
+mod fpu;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use zkmips_abi::layout;
+
+use crate::context::GuestContext;
+use crate::elf::Program;
+use crate::error::{ExecError, TrapKind};
+use crate::events::*;
+use crate::instruction::{InstrClass, Instruction, Opcode, decode};
+use crate::memory::{MemFault, Memory};
+use crate::record::{CpuState, ExecutionRecord, Recorder, Shard};
+use crate::syscalls::{SyscallConfig, SyscallOutcome, SyscallState, dispatch};
+
+pub use fpu::Fpu;
+
+/// Execution mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Run as fast as possible; no record.
+    #[default]
+    Fast,
+    /// Record every event for the prover ([`ExecutionReport::record`]).
+    Tracing,
+}
+
+/// Default shard size in cycles.
+pub const DEFAULT_SHARD_CYCLES: u64 = 1 << 22;
+
+/// How to run a program.
+pub struct ExecutorConfig {
+    /// Stop with [`ExecError::CycleLimit`] before executing instruction number `max_cycles + 1`.
+    pub max_cycles: Option<u64>,
+    pub mode: Mode,
+    /// Tracing mode: cut a shard after this many cycles (a few more if that would split a delay slot).
+    pub shard_cycles: u64,
+    /// `argv` (the first is the program name) and `NAME=value` environment strings.
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub syscalls: SyscallConfig,
+    /// Where to write every executed PC as `0x%08x\n` (delay slots included, annulled slots excluded).
+    pub trace_pcs: Option<Box<dyn Write + Send>>,
+    /// Tracing mode: receives each shard as soon as it is complete, so a long run never holds its whole
+    /// record in memory (about 170 bytes per cycle). With a sink, [`ExecutionReport::record`] has no shards.
+    pub shard_sink: Option<ShardSink>,
+}
+
+/// Consumer of finished shards (see [`ExecutorConfig::shard_sink`]).
+pub type ShardSink = Box<dyn FnMut(Shard) + Send>;
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            max_cycles: None,
+            mode: Mode::Fast,
+            shard_cycles: DEFAULT_SHARD_CYCLES,
+            args: Vec::new(),
+            env: Vec::new(),
+            syscalls: SyscallConfig::default(),
+            trace_pcs: None,
+            shard_sink: None,
+        }
+    }
+}
+
+impl core::fmt::Debug for ExecutorConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ExecutorConfig")
+            .field("max_cycles", &self.max_cycles)
+            .field("mode", &self.mode)
+            .field("shard_cycles", &self.shard_cycles)
+            .field("args", &self.args)
+            .field("env", &self.env)
+            .field("syscalls", &self.syscalls)
+            .field("trace_pcs", &self.trace_pcs.is_some())
+            .field("shard_sink", &self.shard_sink.is_some())
+            .finish()
+    }
+}
+
+/// The first FPU instruction a run executed (FPU code runs but can never be proven).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FpuUse {
+    pub pc: u32,
+    pub word: u32,
+}
+
+/// The outcome of a completed run.
+#[derive(Clone, Debug)]
+pub struct ExecutionReport {
+    pub exit_code: u32,
+    /// Instructions executed (delay slots included, annulled slots excluded).
+    pub cycles: u64,
+    /// Executed count per opcode (non-zero only), in opcode order.
+    pub opcode_counts: Vec<(Opcode, u64)>,
+    /// Executed count per class (non-zero only).
+    pub class_counts: Vec<(InstrClass, u64)>,
+    pub used_fpu: Option<FpuUse>,
+    pub public_values: Vec<u8>,
+    /// Captured guest output (empty when `SyscallConfig::echo_output` sent it to the host).
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub hint_output: Vec<u8>,
+    /// How many times each syscall number was served.
+    pub syscall_counts: BTreeMap<u32, u64>,
+    /// The record, in tracing mode.
+    pub record: Option<ExecutionRecord>,
+    /// Set if writing the PC trace failed (the run itself is unaffected).
+    pub trace_pcs_error: Option<String>,
+}
+
+/// The part of the machine a syscall handler sees: registers and memory, plus the recorder so every
+/// access a handler makes lands in the record.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub(crate) regs: [u32; 32],
+    pub(crate) hi: u32,
+    pub(crate) lo: u32,
+    pub(crate) pc: u32,
+    pub(crate) next_pc: u32,
+    pub(crate) llbit: bool,
+    pub(crate) mem: Memory,
+    /// Word of the instruction being executed (for syscall error messages).
+    pub(crate) word: u32,
+    pub(crate) tracing: bool,
+    pub(crate) rec: Recorder,
+}
+
+impl Machine {
+    #[inline(always)]
+    fn r<const T: bool>(&mut self, reg: u8, slot: u64) -> u32 {
+        let i = (reg & 31) as usize;
+        let v = self.regs[i];
+        if T {
+            self.rec.reg(i as u32, v, v, slot);
+        }
+        v
+    }
+
+    #[inline(always)]
+    fn w<const T: bool>(&mut self, reg: u8, value: u32) {
+        let i = (reg & 31) as usize;
+        if T {
+            let kept = if i == 0 { 0 } else { value };
+            self.rec.reg(i as u32, self.regs[i], kept, SLOT_DST);
+        }
+        // Branch-free write; register 0 is restored instead of tested.
+        self.regs[i] = value;
+        self.regs[0] = 0;
+    }
+
+    #[inline(always)]
+    fn set_hi<const T: bool>(&mut self, value: u32) {
+        if T {
+            self.rec.reg(REG_HI, self.hi, value, SLOT_HI);
+        }
+        self.hi = value;
+    }
+
+    #[inline(always)]
+    fn set_lo<const T: bool>(&mut self, value: u32) {
+        if T {
+            self.rec.reg(REG_LO, self.lo, value, SLOT_LO);
+        }
+        self.lo = value;
+    }
+
+    #[inline(always)]
+    fn get_hi<const T: bool>(&mut self) -> u32 {
+        if T {
+            self.rec.reg(REG_HI, self.hi, self.hi, SLOT_HI);
+        }
+        self.hi
+    }
+
+    #[inline(always)]
+    fn get_lo<const T: bool>(&mut self) -> u32 {
+        if T {
+            self.rec.reg(REG_LO, self.lo, self.lo, SLOT_LO);
+        }
+        self.lo
+    }
+
+    /// Record a read of the memory word containing `addr` (already checked).
+    #[inline(always)]
+    fn note_read<const T: bool>(&mut self, addr: u32) -> u32 {
+        let word_addr = addr & !3;
+        let v = self.mem.peek_word(word_addr);
+        if T {
+            self.rec.mem(word_addr, v, v, SLOT_MEM);
+        }
+        v
+    }
+
+    fn state(&self, clk: u64) -> CpuState {
+        CpuState {
+            clk,
+            pc: self.pc,
+            next_pc: self.next_pc,
+            regs: self.regs,
+            hi: self.hi,
+            lo: self.lo,
+            llbit: self.llbit,
+        }
+    }
+
+    fn fault(&self, f: MemFault) -> ExecError {
+        f.at(self.pc, self.word)
+    }
+
+    /// In tracing mode, record a syscall access to each word overlapping `[addr, addr+len)`.
+    fn note_syscall_words(&mut self, addr: u32, len: u32, prev: &[u32]) {
+        if len == 0 {
+            return;
+        }
+        let first = addr & !3;
+        let last = (addr + (len - 1)) & !3;
+        for (i, w) in (first..=last).step_by(4).enumerate() {
+            let now = self.mem.peek_word(w);
+            let before = prev.get(i).copied().unwrap_or(now);
+            self.rec.syscall_access(w, before, now);
+        }
+    }
+
+    fn words_in(&self, addr: u32, len: u32) -> Vec<u32> {
+        if len == 0 {
+            return Vec::new();
+        }
+        let first = addr & !3;
+        let last = (addr + (len - 1)) & !3;
+        (first..=last).step_by(4).map(|w| self.mem.peek_word(w)).collect()
+    }
+}
+
+impl GuestContext for Machine {
+    fn pc(&self) -> u32 {
+        self.pc
+    }
+
+    fn reg(&self, index: usize) -> u32 {
+        self.regs.get(index).copied().unwrap_or(0)
+    }
+
+    fn set_reg(&mut self, index: usize, value: u32) {
+        if index == 0 || index >= 32 {
+            return;
+        }
+        if self.tracing {
+            self.rec.syscall_access(index as u32, self.regs[index], value);
+        }
+        self.regs[index] = value;
+    }
+
+    fn read_word(&mut self, addr: u32) -> Result<u32, ExecError> {
+        let v = self.mem.load_word(addr).map_err(|f| self.fault(f))?;
+        if self.tracing {
+            self.rec.syscall_access(addr, v, v);
+        }
+        Ok(v)
+    }
+
+    fn write_word(&mut self, addr: u32, value: u32) -> Result<(), ExecError> {
+        let prev = self.mem.store_word(addr, value).map_err(|f| self.fault(f))?;
+        if self.tracing {
+            self.rec.syscall_access(addr, prev, value);
+        }
+        Ok(())
+    }
+
+    fn read_bytes(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, ExecError> {
+        self.mem.check_range(addr, len, false).map_err(|f| self.fault(f))?;
+        let bytes = (0..len).map(|i| self.mem.peek_byte(addr + i)).collect();
+        if self.tracing {
+            self.note_syscall_words(addr, len, &[]);
+        }
+        Ok(bytes)
+    }
+
+    fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), ExecError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| self.fault(MemFault::InvalidAddress { addr }))?;
+        self.mem.check_range(addr, len, true).map_err(|f| self.fault(f))?;
+        let prev = if self.tracing { self.words_in(addr, len) } else { Vec::new() };
+        self.mem.poke_bytes(addr, bytes);
+        if self.tracing {
+            self.note_syscall_words(addr, len, &prev);
+        }
+        Ok(())
+    }
+}
+
+/// A loaded program ready to run.
+pub struct Executor {
+    m: Machine,
+    /// Predecoded instructions from `text_base`; `None` for words outside executable segments or words that
+    /// do not decode (an error only if executed).
+    code: Vec<Option<Instruction>>,
+    text_base: u32,
+    /// Executable ranges `[start, end)`, to tell "not code" from "bad instruction".
+    exec_ranges: Vec<(u32, u32)>,
+    syscalls: SyscallState,
+    fpu: Fpu,
+    mode: Mode,
+    max_cycles: u64,
+    shard_cycles: u64,
+    /// Cycle count at which the run loop must leave its fast path (cycle limit, shard boundary or exit).
+    next_check: u64,
+    /// Cycle count at which the current shard should end.
+    shard_end: u64,
+    trace_pcs: Option<Box<dyn Write + Send>>,
+    trace_pcs_error: Option<String>,
+    shard_sink: Option<ShardSink>,
+    cycles: u64,
+    counts: [u64; NUM_OPCODES],
+    used_fpu: Option<FpuUse>,
+    exit_code: Option<u32>,
+    in_delay_slot: bool,
+    record_taken: bool,
+}
+
+impl core::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Executor")
+            .field("pc", &self.m.pc)
+            .field("next_pc", &self.m.next_pc)
+            .field("cycles", &self.cycles)
+            .field("mode", &self.mode)
+            .field("exit_code", &self.exit_code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Executor {
+    /// Load `program`: copy its segments, zero bss, predecode its code, build the initial stack.
+    pub fn new(program: &Program, config: ExecutorConfig) -> Result<Executor, ExecError> {
+        let mut mem = Memory::new();
+        let mut exec_ranges = Vec::new();
+        for seg in &program.segments {
+            if seg.mem_size == 0 {
+                continue;
+            }
+            let end = u64::from(seg.vaddr) + u64::from(seg.mem_size);
+            if seg.vaddr < layout::NULL_GUARD_END || end > u64::from(layout::USER_END) {
+                return Err(ExecError::InvalidAddress { pc: program.entry, word: 0, addr: seg.vaddr });
+            }
+            let file_len = seg.data.len().min(seg.mem_size as usize);
+            mem.poke_bytes(seg.vaddr, &seg.data[..file_len]);
+            if seg.executable {
+                exec_ranges.push((seg.vaddr, end as u32));
+            }
+        }
+        exec_ranges.sort_unstable();
+        for &(s, e) in &exec_ranges {
+            mem.add_code_range(s, e);
+        }
+
+        let text_base = exec_ranges.iter().map(|r| r.0 & !3).min().unwrap_or(0);
+        let text_end = exec_ranges.iter().map(|r| r.1).max().unwrap_or(0);
+        let words = (text_end - text_base).div_ceil(4) as usize;
+        let code = (0..words)
+            .map(|i| {
+                let addr = text_base + 4 * i as u32;
+                if exec_ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
+                    decode(mem.peek_word(addr)).ok()
+                } else {
+                    None
+                }
+            })
+            .collect();
+
+        let stack = crate::image::try_build_initial_stack(program, &config.args, &config.env)?;
+        mem.poke_bytes(stack.base, &stack.bytes);
+        let mut regs = [0u32; 32];
+        regs[29] = stack.sp;
+
+        let tracing = config.mode == Mode::Tracing;
+        let mut exec = Executor {
+            m: Machine {
+                regs,
+                hi: 0,
+                lo: 0,
+                pc: program.entry,
+                next_pc: program.entry.wrapping_add(4),
+                llbit: false,
+                mem,
+                word: 0,
+                tracing,
+                rec: Recorder::new(tracing),
+            },
+            code,
+            text_base,
+            exec_ranges,
+            syscalls: SyscallState::new(&config.syscalls, program.brk_start()),
+            fpu: Fpu::default(),
+            mode: config.mode,
+            max_cycles: config.max_cycles.unwrap_or(u64::MAX),
+            shard_cycles: config.shard_cycles.max(1),
+            next_check: 0,
+            shard_end: u64::MAX,
+            trace_pcs: config.trace_pcs,
+            trace_pcs_error: None,
+            shard_sink: config.shard_sink,
+            cycles: 0,
+            counts: [0; NUM_OPCODES],
+            used_fpu: None,
+            exit_code: None,
+            in_delay_slot: false,
+            record_taken: false,
+        };
+        if tracing {
+            exec.shard_end = exec.shard_cycles;
+            let state = exec.m.state(1);
+            exec.m.rec.open_shard(state, exec.shard_cycles);
+        }
+        exec.update_next_check();
+        Ok(exec)
+    }
+
+    fn update_next_check(&mut self) {
+        self.next_check = if self.exit_code.is_some() { 0 } else { self.max_cycles.min(self.shard_end) };
+    }
+
+    /// Run until the guest exits or an error stops it.
+    pub fn run(&mut self) -> Result<ExecutionReport, ExecError> {
+        match (self.mode, self.trace_pcs.is_some()) {
+            (Mode::Fast, false) => self.run_loop::<false, false>()?,
+            (Mode::Fast, true) => self.run_loop::<false, true>()?,
+            (Mode::Tracing, false) => self.run_loop::<true, false>()?,
+            (Mode::Tracing, true) => self.run_loop::<true, true>()?,
+        }
+        Ok(self.report())
+    }
+
+    /// Execute one instruction. Returns the exit code once the guest has exited (and then does nothing).
+    pub fn step(&mut self) -> Result<Option<u32>, ExecError> {
+        if self.cycles >= self.next_check && self.boundary()? {
+            return Ok(self.exit_code);
+        }
+        let pcs = self.trace_pcs.is_some();
+        match self.mode {
+            Mode::Fast => self.step_one::<false>(pcs)?,
+            Mode::Tracing => self.step_one::<true>(pcs)?,
+        }
+        Ok(self.exit_code)
+    }
+
+    #[inline(always)]
+    fn step_one<const T: bool>(&mut self, pcs: bool) -> Result<(), ExecError> {
+        if pcs {
+            self.emit_pc();
+        }
+        self.exec::<T>()
+    }
+
+    fn run_loop<const T: bool, const PCS: bool>(&mut self) -> Result<(), ExecError> {
+        loop {
+            if self.cycles >= self.next_check && self.boundary()? {
+                break;
+            }
+            if PCS {
+                self.emit_pc();
+            }
+            self.exec::<T>()?;
+        }
+        if let Some(w) = self.trace_pcs.as_mut()
+            && let Err(e) = w.flush()
+            && self.trace_pcs_error.is_none()
+        {
+            self.trace_pcs_error = Some(e.to_string());
+        }
+        Ok(())
+    }
+
+    /// Slow path at `next_check`: returns `true` when the run is over (exit), errors at the cycle limit,
+    /// cuts shards in tracing mode.
+    #[cold]
+    #[inline(never)]
+    fn boundary(&mut self) -> Result<bool, ExecError> {
+        if self.exit_code.is_some() {
+            self.next_check = 0;
+            return Ok(true);
+        }
+        if self.cycles >= self.max_cycles {
+            return Err(ExecError::CycleLimit { pc: self.m.pc, limit: self.max_cycles });
+        }
+        if self.mode == Mode::Tracing && self.cycles >= self.shard_end {
+            if self.in_delay_slot {
+                // Never separate a branch from its delay slot: look again after the slot.
+                self.next_check = self.cycles + 1;
+                return Ok(false);
+            }
+            let state = self.m.state(self.cycles + 1);
+            self.m.rec.close_shard(state, &self.m.mem);
+            if let Some(sink) = self.shard_sink.as_mut() {
+                self.m.rec.shards.drain(..).for_each(&mut *sink);
+            }
+            self.m.rec.open_shard(state, self.shard_cycles);
+            self.shard_end = self.cycles.saturating_add(self.shard_cycles);
+        }
+        self.update_next_check();
+        Ok(false)
+    }
+
+    fn emit_pc(&mut self) {
+        let mut buf = *b"0x00000000\n";
+        let pc = self.m.pc;
+        for i in 0..8 {
+            let nibble = ((pc >> (28 - 4 * i)) & 15) as usize;
+            buf[2 + i] = b"0123456789abcdef"[nibble];
+        }
+        if let Some(w) = self.trace_pcs.as_mut()
+            && self.trace_pcs_error.is_none()
+            && let Err(e) = w.write_all(&buf)
+        {
+            self.trace_pcs_error = Some(e.to_string());
+        }
+    }
+
+    #[cold]
+    fn fetch_error(&self, pc: u32) -> ExecError {
+        if pc & 3 != 0 {
+            return ExecError::MisalignedPc { pc };
+        }
+        if !self.exec_ranges.iter().any(|&(s, e)| pc >= s && pc < e) {
+            return ExecError::PcOutsideCode { pc };
+        }
+        let word = self.m.mem.peek_word(pc);
+        match decode(word) {
+            Err(e) => ExecError::UnknownInstruction { pc, word: e.word },
+            // Unreachable: decodable words in code are predecoded.
+            Ok(_) => ExecError::UnknownInstruction { pc, word },
+        }
+    }
+
+    /// Execute the instruction at `pc`.
+    #[inline(always)]
+    fn exec<const T: bool>(&mut self) -> Result<(), ExecError> {
+        use Opcode::*;
+        let pc = self.m.pc;
+        let next_pc = self.m.next_pc;
+        let inst = match self.code.get((pc.wrapping_sub(self.text_base) >> 2) as usize) {
+            Some(Some(inst)) if pc & 3 == 0 => *inst,
+            _ => return Err(self.fetch_error(pc)),
+        };
+        let in_slot = self.in_delay_slot;
+        self.in_delay_slot = false;
+        if in_slot && inst.opcode.is_branch_or_jump() {
+            return Err(ExecError::BranchInDelaySlot { pc, word: inst.word });
+        }
+        self.cycles += 1;
+        self.counts[inst.opcode as usize] += 1;
+        let clk = self.cycles;
+        let access_start = if T {
+            self.m.rec.clk = clk;
+            self.m.word = inst.word;
+            self.m.rec.cur.accesses.len()
+        } else {
+            0
+        };
+        let op = inst.opcode;
+        let word = inst.word;
+        let imm = inst.imm;
+        let mut new_pc = next_pc;
+        let mut new_next = next_pc.wrapping_add(4);
+        let mut annulled = false;
+        let m = &mut self.m;
+
+        macro_rules! alu {
+            ($a:expr, $b:expr, $c:expr, $d:expr) => {
+                if T {
+                    m.rec.cur.alu.push(AluEvent { clk, opcode: op, a: $a, b: $b, c: $c, d: $d });
+                }
+            };
+        }
+        // rd = f(rs, rt)
+        macro_rules! rrr {
+            (|$b:ident, $c:ident| $e:expr) => {{
+                let $b = m.r::<T>(inst.rs, SLOT_RS);
+                let $c = m.r::<T>(inst.rt, SLOT_RT);
+                let a = $e;
+                m.w::<T>(inst.rd, a);
+                alu!(a, $b, $c, 0);
+            }};
+        }
+        // rt = f(rs, imm)
+        macro_rules! rri {
+            (|$b:ident, $c:ident| $e:expr) => {{
+                let $b = m.r::<T>(inst.rs, SLOT_RS);
+                let $c = imm;
+                let a = $e;
+                m.w::<T>(inst.rt, a);
+                alu!(a, $b, $c, 0);
+            }};
+        }
+        // rd = f(rt, sa)
+        macro_rules! shift_imm {
+            (|$b:ident, $c:ident| $e:expr) => {{
+                let $b = m.r::<T>(inst.rt, SLOT_RT);
+                let $c = inst.sa as u32;
+                let a = $e;
+                m.w::<T>(inst.rd, a);
+                alu!(a, $b, $c, 0);
+            }};
+        }
+        // rd = f(rt, rs & 31)
+        macro_rules! shift_var {
+            (|$b:ident, $c:ident| $e:expr) => {{
+                let $c = m.r::<T>(inst.rs, SLOT_RS) & 31;
+                let $b = m.r::<T>(inst.rt, SLOT_RT);
+                let a = $e;
+                m.w::<T>(inst.rd, a);
+                alu!(a, $b, $c, 0);
+            }};
+        }
+        // rd = f(rt)
+        macro_rules! unary_rt {
+            (|$b:ident| $e:expr) => {{
+                let $b = m.r::<T>(inst.rt, SLOT_RT);
+                let a = $e;
+                m.w::<T>(inst.rd, a);
+                alu!(a, $b, 0, 0);
+            }};
+        }
+        macro_rules! trap {
+            ($kind:expr) => {
+                return Err(ExecError::Trap { pc, word, kind: $kind })
+            };
+        }
+        macro_rules! fault {
+            ($e:expr) => {
+                $e.map_err(|f: MemFault| f.at(pc, word))?
+            };
+        }
+        // A conditional branch: `$taken`, with `rs`/`rt` values for the event.
+        macro_rules! branch {
+            ($rs:expr, $rt:expr, $taken:expr, likely: $likely:expr, link: $link:expr) => {{
+                let rs_value = $rs;
+                let rt_value = $rt;
+                let taken: bool = $taken;
+                let link = if $link {
+                    m.w::<T>(31, pc.wrapping_add(8));
+                    pc.wrapping_add(8)
+                } else {
+                    0
+                };
+                let target = pc.wrapping_add(4).wrapping_add(imm);
+                if taken {
+                    new_next = target;
+                    self.in_delay_slot = true;
+                } else if $likely {
+                    new_pc = next_pc.wrapping_add(4);
+                    new_next = next_pc.wrapping_add(8);
+                    annulled = true;
+                } else {
+                    self.in_delay_slot = true;
+                }
+                if T {
+                    m.rec.cur.branch.push(BranchEvent { clk, pc, opcode: op, rs_value, rt_value, taken, target, link });
+                }
+            }};
+        }
+        macro_rules! jump {
+            ($rs_value:expr, $target:expr, $link_reg:expr) => {{
+                let target: u32 = $target;
+                let link = match $link_reg {
+                    Some(r) => {
+                        m.w::<T>(r, pc.wrapping_add(8));
+                        pc.wrapping_add(8)
+                    }
+                    None => 0,
+                };
+                new_next = target;
+                self.in_delay_slot = true;
+                if T {
+                    m.rec.cur.branch.push(BranchEvent {
+                        clk,
+                        pc,
+                        opcode: op,
+                        rs_value: $rs_value,
+                        rt_value: 0,
+                        taken: true,
+                        target,
+                        link,
+                    });
+                }
+            }};
+        }
+        macro_rules! mem_event {
+            ($addr:expr, $reg:expr, $prev:expr, $new:expr) => {
+                if T {
+                    m.rec.cur.memory.push(MemoryEvent {
+                        clk,
+                        opcode: op,
+                        addr: $addr,
+                        reg_value: $reg,
+                        mem_prev: $prev,
+                        mem_value: $new,
+                    });
+                }
+            };
+        }
+        // rt = extend(load(rs + imm))
+        macro_rules! load {
+            ($load:ident, |$v:ident| $ext:expr) => {{
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let $v = fault!(m.mem.$load(addr));
+                let mem_word = if T { m.note_read::<T>(addr) } else { 0 };
+                let value = $ext;
+                m.w::<T>(inst.rt, value);
+                mem_event!(addr, value, mem_word, mem_word);
+            }};
+        }
+        macro_rules! store_sub {
+            ($store:ident) => {{
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let value = m.r::<T>(inst.rt, SLOT_RT);
+                let (prev, new) = fault!(m.mem.$store(addr, value));
+                if T {
+                    m.rec.mem(addr & !3, prev, new, SLOT_MEM);
+                }
+                mem_event!(addr, value, prev, new);
+            }};
+        }
+        macro_rules! muldiv {
+            ($b:expr, $c:expr, $hi:expr, $lo:expr, $prev_hi:expr, $prev_lo:expr) => {
+                if T {
+                    m.rec.cur.mul_div.push(MulDivEvent {
+                        clk,
+                        opcode: op,
+                        b: $b,
+                        c: $c,
+                        hi: $hi,
+                        lo: $lo,
+                        prev_hi: $prev_hi,
+                        prev_lo: $prev_lo,
+                    });
+                }
+            };
+        }
+        // HI:LO = f(rs, rt, HI:LO)
+        macro_rules! hilo_op {
+            (accumulate: $acc:expr, |$b:ident, $c:ident, $old:ident| $e:expr) => {{
+                let $b = m.r::<T>(inst.rs, SLOT_RS);
+                let $c = m.r::<T>(inst.rt, SLOT_RT);
+                let (prev_hi, prev_lo) = if $acc { (m.get_hi::<false>(), m.get_lo::<false>()) } else { (m.hi, m.lo) };
+                let $old = ((prev_hi as u64) << 32) | prev_lo as u64;
+                let result: u64 = $e;
+                let (hi, lo) = ((result >> 32) as u32, result as u32);
+                m.set_hi::<T>(hi);
+                m.set_lo::<T>(lo);
+                muldiv!($b, $c, hi, lo, prev_hi, prev_lo);
+            }};
+        }
+
+        match op {
+            // --- ALU, register form ---
+            Add => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let c = m.r::<T>(inst.rt, SLOT_RT);
+                let Some(a) = (b as i32).checked_add(c as i32) else { trap!(TrapKind::IntegerOverflow) };
+                m.w::<T>(inst.rd, a as u32);
+                alu!(a as u32, b, c, 0);
+            }
+            Sub => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let c = m.r::<T>(inst.rt, SLOT_RT);
+                let Some(a) = (b as i32).checked_sub(c as i32) else { trap!(TrapKind::IntegerOverflow) };
+                m.w::<T>(inst.rd, a as u32);
+                alu!(a as u32, b, c, 0);
+            }
+            Addu => rrr!(|b, c| b.wrapping_add(c)),
+            Subu => rrr!(|b, c| b.wrapping_sub(c)),
+            And => rrr!(|b, c| b & c),
+            Or => rrr!(|b, c| b | c),
+            Xor => rrr!(|b, c| b ^ c),
+            Nor => rrr!(|b, c| !(b | c)),
+            Slt => rrr!(|b, c| ((b as i32) < (c as i32)) as u32),
+            Sltu => rrr!(|b, c| (b < c) as u32),
+            Sll => shift_imm!(|b, c| b << c),
+            Srl => shift_imm!(|b, c| b >> c),
+            Sra => shift_imm!(|b, c| ((b as i32) >> c) as u32),
+            Rotr => shift_imm!(|b, c| b.rotate_right(c)),
+            Sllv => shift_var!(|b, c| b << c),
+            Srlv => shift_var!(|b, c| b >> c),
+            Srav => shift_var!(|b, c| ((b as i32) >> c) as u32),
+            Rotrv => shift_var!(|b, c| b.rotate_right(c)),
+            Movz | Movn => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let c = m.r::<T>(inst.rt, SLOT_RT);
+                let old = m.regs[(inst.rd & 31) as usize];
+                let cond = if op == Movz { c == 0 } else { c != 0 };
+                let a = if cond { b } else { old };
+                // The destination is written either way (with its old value when the condition is false)
+                // so every MOVZ/MOVN has the same access shape.
+                m.w::<T>(inst.rd, a);
+                alu!(a, b, c, old);
+            }
+            Clz => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let a = b.leading_zeros();
+                m.w::<T>(inst.rd, a);
+                alu!(a, b, 0, 0);
+            }
+            Clo => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let a = b.leading_ones();
+                m.w::<T>(inst.rd, a);
+                alu!(a, b, 0, 0);
+            }
+            Seb => unary_rt!(|b| b as i8 as i32 as u32),
+            Seh => unary_rt!(|b| b as i16 as i32 as u32),
+            Wsbh => unary_rt!(|b| ((b & 0x00ff_00ff) << 8) | ((b >> 8) & 0x00ff_00ff)),
+            Ext => {
+                let (pos, size) = (inst.sa as u32, inst.rd as u32);
+                if size == 0 || pos + size > 32 {
+                    return Err(ExecError::UnknownInstruction { pc, word });
+                }
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let a = (b >> pos) & low_mask(size);
+                m.w::<T>(inst.rt, a);
+                alu!(a, b, pos | (size << 8), 0);
+            }
+            Ins => {
+                let (pos, size) = (inst.sa as u32, inst.rd as u32);
+                if size == 0 || pos + size > 32 {
+                    return Err(ExecError::UnknownInstruction { pc, word });
+                }
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let old = m.r::<T>(inst.rt, SLOT_RT);
+                let mask = low_mask(size) << pos;
+                let a = (old & !mask) | ((b << pos) & mask);
+                m.w::<T>(inst.rt, a);
+                alu!(a, b, pos | (size << 8), old);
+            }
+
+            // --- ALU, immediate form ---
+            Addi => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let Some(a) = (b as i32).checked_add(imm as i32) else { trap!(TrapKind::IntegerOverflow) };
+                m.w::<T>(inst.rt, a as u32);
+                alu!(a as u32, b, imm, 0);
+            }
+            Addiu => rri!(|b, c| b.wrapping_add(c)),
+            Slti => rri!(|b, c| ((b as i32) < (c as i32)) as u32),
+            Sltiu => rri!(|b, c| (b < c) as u32),
+            Andi => rri!(|b, c| b & c),
+            Ori => rri!(|b, c| b | c),
+            Xori => rri!(|b, c| b ^ c),
+            Lui => {
+                m.w::<T>(inst.rt, imm);
+                alu!(imm, 0, imm, 0);
+            }
+
+            // --- multiply / divide ---
+            Mul => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let c = m.r::<T>(inst.rt, SLOT_RT);
+                let a = (b as i32).wrapping_mul(c as i32) as u32;
+                m.w::<T>(inst.rd, a);
+                muldiv!(b, c, m.hi, a, m.hi, m.lo);
+            }
+            Mult => hilo_op!(accumulate: false, |b, c, _old| (b as i32 as i64 * c as i32 as i64) as u64),
+            Multu => hilo_op!(accumulate: false, |b, c, _old| b as u64 * c as u64),
+            Madd => hilo_op!(accumulate: true, |b, c, old| old.wrapping_add((b as i32 as i64 * c as i32 as i64) as u64)),
+            Maddu => hilo_op!(accumulate: true, |b, c, old| old.wrapping_add(b as u64 * c as u64)),
+            Msub => hilo_op!(accumulate: true, |b, c, old| old.wrapping_sub((b as i32 as i64 * c as i32 as i64) as u64)),
+            Msubu => hilo_op!(accumulate: true, |b, c, old| old.wrapping_sub(b as u64 * c as u64)),
+            Div => hilo_op!(accumulate: false, |b, c, _old| {
+                let (q, r) = if c == 0 {
+                    (u32::MAX, b)
+                } else {
+                    ((b as i32).wrapping_div(c as i32) as u32, (b as i32).wrapping_rem(c as i32) as u32)
+                };
+                ((r as u64) << 32) | q as u64
+            }),
+            Divu => hilo_op!(accumulate: false, |b, c, _old| {
+                let (q, r) = if c == 0 { (u32::MAX, b) } else { (b / c, b % c) };
+                ((r as u64) << 32) | q as u64
+            }),
+            Mfhi => {
+                let v = m.get_hi::<T>();
+                m.w::<T>(inst.rd, v);
+                muldiv!(0, 0, v, m.lo, v, m.lo);
+            }
+            Mflo => {
+                let v = m.get_lo::<T>();
+                m.w::<T>(inst.rd, v);
+                muldiv!(0, 0, m.hi, v, m.hi, v);
+            }
+            Mthi => {
+                let v = m.r::<T>(inst.rs, SLOT_RS);
+                let prev = m.hi;
+                m.set_hi::<T>(v);
+                muldiv!(v, 0, v, m.lo, prev, m.lo);
+            }
+            Mtlo => {
+                let v = m.r::<T>(inst.rs, SLOT_RS);
+                let prev = m.lo;
+                m.set_lo::<T>(v);
+                muldiv!(v, 0, m.hi, v, m.hi, prev);
+            }
+
+            // --- branches ---
+            Beq | Beql => {
+                let (b, c) = (m.r::<T>(inst.rs, SLOT_RS), m.r::<T>(inst.rt, SLOT_RT));
+                branch!(b, c, b == c, likely: op == Beql, link: false)
+            }
+            Bne | Bnel => {
+                let (b, c) = (m.r::<T>(inst.rs, SLOT_RS), m.r::<T>(inst.rt, SLOT_RT));
+                branch!(b, c, b != c, likely: op == Bnel, link: false)
+            }
+            Blez | Blezl => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                branch!(b, 0, (b as i32) <= 0, likely: op == Blezl, link: false)
+            }
+            Bgtz | Bgtzl => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                branch!(b, 0, (b as i32) > 0, likely: op == Bgtzl, link: false)
+            }
+            Bltz | Bltzl | Bltzal | Bltzall => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                branch!(b, 0, (b as i32) < 0, likely: matches!(op, Bltzl | Bltzall), link: matches!(op, Bltzal | Bltzall))
+            }
+            Bgez | Bgezl | Bgezal | Bgezall => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                branch!(b, 0, (b as i32) >= 0, likely: matches!(op, Bgezl | Bgezall), link: matches!(op, Bgezal | Bgezall))
+            }
+            J => jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, None::<u8>),
+            Jal => jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, Some(31u8)),
+            Jr => {
+                let t = m.r::<T>(inst.rs, SLOT_RS);
+                jump!(t, t, None::<u8>)
+            }
+            Jalr => {
+                let t = m.r::<T>(inst.rs, SLOT_RS);
+                jump!(t, t, Some(inst.rd))
+            }
+
+            // --- loads / stores ---
+            Lb => load!(load_byte, |v| v as u8 as i8 as i32 as u32),
+            Lbu => load!(load_byte, |v| v),
+            Lh => load!(load_half, |v| v as u16 as i16 as i32 as u32),
+            Lhu => load!(load_half, |v| v),
+            Lw => load!(load_word, |v| v),
+            Ll => {
+                load!(load_word, |v| v);
+                m.llbit = true;
+            }
+            Lwl | Lwr => {
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let old = m.r::<T>(inst.rt, SLOT_RT);
+                let mem_word = fault!(m.mem.load_word(addr & !3));
+                if T {
+                    m.note_read::<T>(addr);
+                }
+                let value = if op == Lwl {
+                    let shift = (3 - (addr & 3)) * 8;
+                    (mem_word << shift) | (old & low_mask(shift))
+                } else {
+                    let shift = (addr & 3) * 8;
+                    (mem_word >> shift) | (old & !(u32::MAX >> shift))
+                };
+                m.w::<T>(inst.rt, value);
+                mem_event!(addr, value, mem_word, mem_word);
+            }
+            Sb => store_sub!(store_byte),
+            Sh => store_sub!(store_half),
+            Sw => {
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let value = m.r::<T>(inst.rt, SLOT_RT);
+                let prev = fault!(m.mem.store_word(addr, value));
+                if T {
+                    m.rec.mem(addr, prev, value, SLOT_MEM);
+                }
+                mem_event!(addr, value, prev, value);
+            }
+            Swl | Swr => {
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let value = m.r::<T>(inst.rt, SLOT_RT);
+                let word_addr = addr & !3;
+                let prev = fault!(m.mem.load_word(word_addr));
+                let new = if op == Swl {
+                    let shift = (3 - (addr & 3)) * 8;
+                    (value >> shift) | (prev & !(u32::MAX >> shift))
+                } else {
+                    let shift = (addr & 3) * 8;
+                    (value << shift) | (prev & low_mask(shift))
+                };
+                fault!(m.mem.store_word(word_addr, new));
+                if T {
+                    m.rec.mem(word_addr, prev, new, SLOT_MEM);
+                }
+                mem_event!(addr, value, prev, new);
+            }
+            Sc => {
+                let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
+                let value = m.r::<T>(inst.rt, SLOT_RT);
+                let (prev, new, ok) = if m.llbit {
+                    let prev = fault!(m.mem.store_word(addr, value));
+                    (prev, value, 1)
+                } else {
+                    // A failed SC still checks its address, like a load.
+                    let prev = fault!(m.mem.load_word(addr));
+                    (prev, prev, 0)
+                };
+                if T {
+                    m.rec.mem(addr, prev, new, SLOT_MEM);
+                }
+                m.llbit = false;
+                m.w::<T>(inst.rt, ok);
+                mem_event!(addr, ok, prev, new);
+            }
+
+            // --- traps ---
+            Teq | Tne | Tge | Tgeu | Tlt | Tltu => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                let c = m.r::<T>(inst.rt, SLOT_RT);
+                if trap_condition(op, b, c) {
+                    trap!(TrapKind::Conditional { code: imm });
+                }
+            }
+            Teqi | Tnei | Tgei | Tgeiu | Tlti | Tltiu => {
+                let b = m.r::<T>(inst.rs, SLOT_RS);
+                if trap_condition(op, b, imm) {
+                    trap!(TrapKind::Conditional { code: 0 });
+                }
+            }
+            Break => trap!(TrapKind::Break { code: imm }),
+
+            // --- system ---
+            Syscall => self.syscall::<T>(pc, inst)?,
+            Sync | Synci | Pref => {}
+            Rdhwr => {
+                let value = match inst.rd {
+                    0 | 1 => 0,
+                    2 => clk as u32,
+                    3 => 1,
+                    29 => self.syscalls.thread_pointer(),
+                    _ => {
+                        return Err(ExecError::UnsupportedInstruction { pc, word, what: "RDHWR of this register" });
+                    }
+                };
+                m.w::<T>(inst.rt, value);
+                alu!(value, inst.rd as u32, 0, 0);
+            }
+
+            // --- FPU (slow path; never provable) ---
+            Lwc1 | Swc1 | Ldc1 | Sdc1 | Mfc1 | Mtc1 | Mfhc1 | Mthc1 | Cfc1 | Ctc1 | FpuArith => {
+                if self.used_fpu.is_none() {
+                    self.used_fpu = Some(FpuUse { pc, word });
+                }
+                fpu::exec::<T>(m, &mut self.fpu, inst)?;
+            }
+            Bc1f | Bc1t | Bc1fl | Bc1tl => {
+                if self.used_fpu.is_none() {
+                    self.used_fpu = Some(FpuUse { pc, word });
+                }
+                let cc = self.fpu.condition(inst.sa);
+                let taken = if matches!(op, Bc1t | Bc1tl) { cc } else { !cc };
+                branch!(cc as u32, 0, taken, likely: matches!(op, Bc1fl | Bc1tl), link: false)
+            }
+        }
+
+        if T {
+            let rec = &mut self.m.rec;
+            let access_count = (rec.cur.accesses.len() - access_start) as u32;
+            rec.cur.cpu.push(CpuEvent {
+                clk,
+                pc,
+                next_pc,
+                instr_index: (pc - self.text_base) >> 2,
+                access_start: access_start as u32,
+                opcode: op,
+                access_count,
+                annulled_slot: annulled,
+            });
+        }
+        self.m.pc = new_pc;
+        self.m.next_pc = new_next;
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn syscall<const T: bool>(&mut self, pc: u32, inst: Instruction) -> Result<(), ExecError> {
+        let m = &mut self.m;
+        m.word = inst.word;
+        let number = m.regs[2];
+        let args = [m.regs[4], m.regs[5], m.regs[6], m.regs[7]];
+        let access_start = m.rec.cur.accesses.len();
+        if T {
+            m.rec.begin_syscall();
+            // The o32 syscall ABI registers are always read; handlers' further reads go through
+            // `GuestContext` and are recorded there.
+            for r in [2u32, 4, 5, 6, 7] {
+                let v = m.regs[r as usize];
+                m.rec.syscall_access(r, v, v);
+            }
+        }
+        let outcome = dispatch(&mut self.m, &mut self.syscalls);
+        let m = &mut self.m;
+        if T {
+            m.rec.end_syscall();
+        }
+        let outcome = outcome?;
+        m.llbit = false;
+        let exit = match outcome {
+            SyscallOutcome::Continue => None,
+            SyscallOutcome::Exit(code) => Some(code),
+        };
+        if T {
+            let clk = self.cycles;
+            m.rec.cur.syscall.push(SyscallEvent {
+                clk,
+                pc,
+                number,
+                args,
+                result: m.regs[2],
+                error_flag: m.regs[7],
+                exit,
+            });
+            if let Some(kind) = PrecompileKind::from_syscall(number) {
+                let accesses =
+                    m.rec.cur.accesses[access_start..].iter().filter(|a| !is_register(a.addr)).copied().collect();
+                m.rec.cur.precompile.push(PrecompileEvent { clk, kind, args: [args[0], args[1]], accesses });
+            }
+        }
+        if let Some(code) = exit {
+            self.exit_code = Some(code);
+            self.next_check = 0;
+        }
+        Ok(())
+    }
+
+    fn report(&mut self) -> ExecutionReport {
+        // The record moves into the report: it can be hundreds of MiB.
+        let record = if self.mode == Mode::Tracing && !self.record_taken {
+            self.record_taken = true;
+            let state = self.m.state(self.cycles + 1);
+            let rec = core::mem::replace(&mut self.m.rec, Recorder::new(false));
+            let mut record = rec.finish(state, &self.m.mem, self.text_base);
+            if let Some(sink) = self.shard_sink.as_mut() {
+                record.shards.drain(..).for_each(&mut *sink);
+            }
+            Some(record)
+        } else {
+            None
+        };
+        let opcode_counts: Vec<(Opcode, u64)> = all_opcodes()
+            .iter()
+            .zip(self.counts.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(op, n)| (*op, *n))
+            .collect();
+        let mut class_counts: Vec<(InstrClass, u64)> = Vec::new();
+        for &(op, n) in &opcode_counts {
+            match class_counts.iter_mut().find(|(c, _)| *c == op.class()) {
+                Some(entry) => entry.1 += n,
+                None => class_counts.push((op.class(), n)),
+            }
+        }
+        ExecutionReport {
+            exit_code: self.exit_code.unwrap_or(0),
+            cycles: self.cycles,
+            opcode_counts,
+            class_counts,
+            used_fpu: self.used_fpu,
+            public_values: self.syscalls.public_values().to_vec(),
+            stdout: self.syscalls.stdout().to_vec(),
+            stderr: self.syscalls.stderr().to_vec(),
+            hint_output: self.syscalls.hint_output().to_vec(),
+            syscall_counts: self.syscalls.syscall_counts().clone(),
+            record,
+            trace_pcs_error: self.trace_pcs_error.clone(),
+        }
+    }
+
+    // --- accessors ---
+
+    /// Current program counter.
+    pub fn pc(&self) -> u32 {
+        self.m.pc
+    }
+    /// The PC after the current instruction (the delay-slot model's `next_pc`).
+    pub fn next_pc(&self) -> u32 {
+        self.m.next_pc
+    }
+    /// General-purpose register `index` (0..=31).
+    pub fn reg(&self, index: usize) -> u32 {
+        self.m.regs[index & 31]
+    }
+    /// Set a general-purpose register (writes to register 0 are ignored).
+    pub fn set_reg(&mut self, index: usize, value: u32) {
+        if index != 0 {
+            self.m.regs[index & 31] = value;
+        }
+    }
+    pub fn regs(&self) -> &[u32; 32] {
+        &self.m.regs
+    }
+    pub fn hi(&self) -> u32 {
+        self.m.hi
+    }
+    pub fn lo(&self) -> u32 {
+        self.m.lo
+    }
+    pub fn llbit(&self) -> bool {
+        self.m.llbit
+    }
+    /// Guest memory.
+    pub fn memory(&self) -> &Memory {
+        &self.m.mem
+    }
+    /// The machine as syscall handlers see it.
+    pub fn machine(&mut self) -> &mut Machine {
+        &mut self.m
+    }
+    pub fn fpu(&self) -> &Fpu {
+        &self.fpu
+    }
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+    pub fn exit_code(&self) -> Option<u32> {
+        self.exit_code
+    }
+    pub fn syscall_state(&self) -> &SyscallState {
+        &self.syscalls
+    }
+    /// The predecoded program (`None` where a word is not code or does not decode).
+    pub fn code(&self) -> &[Option<Instruction>] {
+        &self.code
+    }
+    /// Address of `code()[0]`.
+    pub fn text_base(&self) -> u32 {
+        self.text_base
+    }
+    /// Whether the instruction at `pc` executes in a delay slot.
+    pub fn in_delay_slot(&self) -> bool {
+        self.in_delay_slot
+    }
+}
+
+impl GuestContext for Executor {
+    fn pc(&self) -> u32 {
+        self.m.pc
+    }
+    fn reg(&self, index: usize) -> u32 {
+        GuestContext::reg(&self.m, index)
+    }
+    fn set_reg(&mut self, index: usize, value: u32) {
+        GuestContext::set_reg(&mut self.m, index, value)
+    }
+    fn read_word(&mut self, addr: u32) -> Result<u32, ExecError> {
+        self.m.read_word(addr)
+    }
+    fn write_word(&mut self, addr: u32, value: u32) -> Result<(), ExecError> {
+        self.m.write_word(addr, value)
+    }
+    fn read_bytes(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, ExecError> {
+        self.m.read_bytes(addr, len)
+    }
+    fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), ExecError> {
+        self.m.write_bytes(addr, bytes)
+    }
+}
+
+/// The low `bits` bits set (`bits` in 0..=32).
+#[inline(always)]
+fn low_mask(bits: u32) -> u32 {
+    if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 }
+}
+
+#[inline(always)]
+fn trap_condition(op: Opcode, b: u32, c: u32) -> bool {
+    use Opcode::*;
+    match op {
+        Teq | Teqi => b == c,
+        Tne | Tnei => b != c,
+        Tge | Tgei => (b as i32) >= (c as i32),
+        Tgeu | Tgeiu => b >= c,
+        Tlt | Tlti => (b as i32) < (c as i32),
+        Tltu | Tltiu => b < c,
+        _ => false,
+    }
+}

@@ -1,0 +1,180 @@
+//! A tiny assembler and program builder for executor tests: hand-encoded MIPS32r2 words, no toolchain.
+#![allow(dead_code)]
+
+use zkmips_executor::elf::{Program, Segment};
+use zkmips_executor::{ExecError, ExecutionReport, Executor, ExecutorConfig, Mode, decode};
+
+pub const TEXT: u32 = 0x0040_0000;
+pub const DATA: u32 = 0x1000_0000;
+
+// Register numbers.
+pub const ZERO: u32 = 0;
+pub const V0: u32 = 2;
+pub const A0: u32 = 4;
+pub const A1: u32 = 5;
+pub const A2: u32 = 6;
+pub const A3: u32 = 7;
+pub const T0: u32 = 8;
+pub const T1: u32 = 9;
+pub const T2: u32 = 10;
+pub const T3: u32 = 11;
+pub const T4: u32 = 12;
+pub const S0: u32 = 16;
+pub const T9: u32 = 25;
+pub const SP: u32 = 29;
+pub const RA: u32 = 31;
+
+pub fn special(funct: u32, rs: u32, rt: u32, rd: u32, sa: u32) -> u32 {
+    (rs << 21) | (rt << 16) | (rd << 11) | (sa << 6) | funct
+}
+pub fn itype(op: u32, rs: u32, rt: u32, imm: i32) -> u32 {
+    (op << 26) | (rs << 21) | (rt << 16) | (imm as u32 & 0xffff)
+}
+pub fn regimm(code: u32, rs: u32, imm: i32) -> u32 {
+    itype(1, rs, code, imm)
+}
+pub fn special2(funct: u32, rs: u32, rt: u32, rd: u32) -> u32 {
+    (0x1c << 26) | (rs << 21) | (rt << 16) | (rd << 11) | funct
+}
+pub fn special3(funct: u32, rs: u32, rt: u32, rd: u32, sa: u32) -> u32 {
+    (0x1f << 26) | (rs << 21) | (rt << 16) | (rd << 11) | (sa << 6) | funct
+}
+
+pub fn nop() -> u32 {
+    0
+}
+pub fn lui(rt: u32, imm: u32) -> u32 {
+    itype(0x0f, 0, rt, imm as i32)
+}
+pub fn ori(rt: u32, rs: u32, imm: u32) -> u32 {
+    itype(0x0d, rs, rt, imm as i32)
+}
+pub fn addiu(rt: u32, rs: u32, imm: i32) -> u32 {
+    itype(0x09, rs, rt, imm)
+}
+pub fn addu(rd: u32, rs: u32, rt: u32) -> u32 {
+    special(0x21, rs, rt, rd, 0)
+}
+/// Load a 32-bit constant (always two words).
+pub fn li(rt: u32, value: u32) -> [u32; 2] {
+    [lui(rt, value >> 16), ori(rt, rt, value & 0xffff)]
+}
+pub fn syscall() -> u32 {
+    0x0000_000c
+}
+pub fn beq(rs: u32, rt: u32, off: i32) -> u32 {
+    itype(0x04, rs, rt, off)
+}
+pub fn bne(rs: u32, rt: u32, off: i32) -> u32 {
+    itype(0x05, rs, rt, off)
+}
+pub fn lw(rt: u32, off: i32, base: u32) -> u32 {
+    itype(0x23, base, rt, off)
+}
+pub fn sw(rt: u32, off: i32, base: u32) -> u32 {
+    itype(0x2b, base, rt, off)
+}
+pub fn jr(rs: u32) -> u32 {
+    special(0x08, rs, 0, 0, 0)
+}
+pub fn jalr(rd: u32, rs: u32) -> u32 {
+    special(0x09, rs, 0, rd, 0)
+}
+pub fn j(target: u32) -> u32 {
+    (0x02 << 26) | ((target >> 2) & 0x03ff_ffff)
+}
+pub fn jal(target: u32) -> u32 {
+    (0x03 << 26) | ((target >> 2) & 0x03ff_ffff)
+}
+
+/// `$v0 = HALT; syscall` with the exit code already in `$a0`.
+pub fn halt() -> Vec<u32> {
+    vec![lui(V0, zkmips_abi::syscall::HALT >> 16), ori(V0, V0, zkmips_abi::syscall::HALT & 0xffff), syscall()]
+}
+
+/// Address of instruction `index` of a program built by [`program`].
+pub fn pc_of(index: usize) -> u32 {
+    TEXT + 4 * index as u32
+}
+
+/// A program: `words` at [`TEXT`] (executable), `data` at [`DATA`] in a writable 64 KiB segment.
+pub fn program_raw(words: &[u32], data: &[u8]) -> Program {
+    let text: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    Program {
+        entry: TEXT,
+        segments: vec![
+            Segment {
+                vaddr: TEXT,
+                mem_size: text.len() as u32,
+                data: text,
+                readable: true,
+                writable: false,
+                executable: true,
+            },
+            Segment {
+                vaddr: DATA,
+                mem_size: 0x1_0000,
+                data: data.to_vec(),
+                readable: true,
+                writable: true,
+                executable: false,
+            },
+        ],
+        phdr_vaddr: None,
+        phent: 0,
+        phnum: 0,
+    }
+}
+
+/// `body` followed by a HALT; every word must decode (catches mistakes in the hand encodings).
+pub fn program(body: &[u32], data: &[u8]) -> Program {
+    let mut words = body.to_vec();
+    words.extend(halt());
+    for (i, w) in words.iter().enumerate() {
+        assert!(decode(*w).is_ok(), "test bug: word {i} ({w:#010x}) does not decode");
+    }
+    program_raw(&words, data)
+}
+
+pub fn config(mode: Mode) -> ExecutorConfig {
+    ExecutorConfig { max_cycles: Some(100_000), mode, ..ExecutorConfig::default() }
+}
+
+/// Run `body` (+ HALT) in fast mode; returns the executor after the run.
+pub fn run_ok(body: &[u32], data: &[u8]) -> Executor {
+    let mut e = Executor::new(&program(body, data), config(Mode::Fast)).unwrap();
+    e.run().unwrap_or_else(|err| panic!("run failed: {err}"));
+    e
+}
+
+/// Run `body` (+ HALT) in both modes, check they agree on registers, and return the fast executor.
+pub fn run_both(body: &[u32], data: &[u8]) -> Executor {
+    let fast = run_ok(body, data);
+    let mut traced = Executor::new(&program(body, data), config(Mode::Tracing)).unwrap();
+    traced.run().unwrap_or_else(|err| panic!("traced run failed: {err}"));
+    assert_eq!(fast.regs(), traced.regs(), "fast and tracing modes disagree");
+    assert_eq!((fast.hi(), fast.lo()), (traced.hi(), traced.lo()));
+    fast
+}
+
+/// Run `body` (+ HALT) and return the error it must stop with.
+pub fn run_err(body: &[u32], data: &[u8]) -> ExecError {
+    run_err_program(&program(body, data))
+}
+
+pub fn run_err_program(p: &Program) -> ExecError {
+    for mode in [Mode::Tracing, Mode::Fast] {
+        let mut e = Executor::new(p, config(mode)).unwrap();
+        if mode == Mode::Fast {
+            return e.run().expect_err("run must fail");
+        }
+        let _ = e.run().expect_err("traced run must fail");
+    }
+    unreachable!()
+}
+
+pub fn run_report(body: &[u32], data: &[u8], cfg: ExecutorConfig) -> (Executor, ExecutionReport) {
+    let mut e = Executor::new(&program(body, data), cfg).unwrap();
+    let r = e.run().unwrap_or_else(|err| panic!("run failed: {err}"));
+    (e, r)
+}

@@ -1,0 +1,243 @@
+//! Tracing mode: the record is deterministic, internally consistent (a replay of every access agrees with
+//! its claimed previous value and timestamp), shards chain and never split a branch from its delay slot.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use common::*;
+use zkmips_executor::events::{PrecompileKind, SLOTS_PER_CYCLE, SLOT_SYSCALL, is_register};
+use zkmips_executor::{ExecutionRecord, Executor, ExecutorConfig, Mode, Opcode};
+
+/// A loop with loads/stores/multiply-accumulate, LL/SC, a COMMIT and a SHA-256 extend syscall, and an
+/// annulled branch-likely slot.
+fn mixed_body() -> Vec<u32> {
+    let mut b = li(S0, DATA).to_vec(); // 0,1
+    b.push(addiu(T0, ZERO, 20)); // 2
+    // loop at 3
+    b.push(lw(T1, 0, S0)); // 3
+    b.push(addu(T1, T1, T0)); // 4
+    b.push(sw(T1, 0, S0)); // 5
+    b.push(itype(0x28, S0, T0, 5)); // 6 sb t0, 5(s0)
+    b.push(special2(0x00, T0, T1, 0)); // 7 madd
+    b.push(addiu(T0, T0, -1)); // 8
+    b.push(bne(T0, ZERO, -7)); // 9 -> 3
+    b.push(addiu(T2, T2, 1)); // 10 delay slot
+    b.push(itype(0x30, S0, T3, 8)); // ll t3, 8(s0)
+    b.push(addiu(T3, T3, 1));
+    b.push(itype(0x38, S0, T3, 8)); // sc
+    b.push(addu(A0, S0, ZERO));
+    b.push(addiu(A1, ZERO, 8));
+    b.extend(li(V0, zkmips_abi::syscall::COMMIT));
+    b.push(syscall());
+    b.extend(li(A0, DATA + 0x100));
+    b.extend(li(V0, zkmips_abi::syscall::SHA256_EXTEND));
+    b.push(syscall());
+    b.push(itype(0x15, ZERO, ZERO, 1)); // bnel not taken: annul
+    b.push(addiu(T4, ZERO, 1));
+    b.push(special(0x12, 0, 0, T4, 0)); // mflo
+    b.push(addu(A0, ZERO, ZERO));
+    b
+}
+
+fn mixed_data() -> Vec<u8> {
+    let mut d = vec![0u8; 0x200];
+    for (i, byte) in d.iter_mut().enumerate() {
+        *byte = (i * 7 + 3) as u8;
+    }
+    d
+}
+
+fn traced(shard_cycles: u64) -> (Executor, zkmips_executor::ExecutionReport) {
+    let cfg = ExecutorConfig { shard_cycles, ..config(Mode::Tracing) };
+    run_report(&mixed_body(), &mixed_data(), cfg)
+}
+
+/// Replays every access of the record and checks all chaining properties.
+fn check_record(record: &ExecutionRecord, cycles: u64) {
+    let shards = &record.shards;
+    assert!(!shards.is_empty());
+    // location -> (value, timestamp) as the replay knows it.
+    let mut known: HashMap<u32, (u32, u64)> = HashMap::new();
+    let mut total = 0u64;
+    let first = shards[0].initial_state.unwrap();
+    assert_eq!(first.clk, 1);
+    for (k, shard) in shards.iter().enumerate() {
+        assert_eq!(shard.index as usize, k);
+        let init = shard.initial_state.unwrap();
+        let fin = shard.final_state.unwrap();
+        if k + 1 < shards.len() {
+            assert_eq!(Some(fin), shards[k + 1].initial_state, "shard {k} does not chain");
+            // Never end a shard between a branch and its delay slot.
+            let last = shard.cpu.last().unwrap();
+            assert!(!last.opcode.is_branch_or_jump() || last.annulled_slot, "shard {k} splits a delay slot");
+        }
+        // Control flow inside the shard.
+        assert_eq!(shard.cpu.first().map(|e| (e.clk, e.pc, e.next_pc)), Some((init.clk, init.pc, init.next_pc)));
+        for pair in shard.cpu.windows(2) {
+            assert_eq!(pair[1].clk, pair[0].clk + 1);
+            let expect_pc = if pair[0].annulled_slot { pair[0].next_pc + 4 } else { pair[0].next_pc };
+            assert_eq!(pair[1].pc, expect_pc);
+        }
+        assert_eq!(fin.clk, init.clk + shard.cpu.len() as u64);
+        total += shard.cpu.len() as u64;
+
+        // Accesses: the events partition them in order, timestamps belong to their cycle.
+        let mut next = 0u32;
+        for ev in &shard.cpu {
+            assert_eq!(ev.access_start, next);
+            next += ev.access_count;
+            let accesses = &shard.accesses[ev.access_start as usize..(ev.access_start + ev.access_count) as usize];
+            let mut last_ts = 0;
+            let mut syscall_addrs = HashSet::new();
+            for a in accesses {
+                assert_eq!(a.timestamp / SLOTS_PER_CYCLE, ev.clk);
+                if a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL {
+                    assert_eq!(ev.opcode, Opcode::Syscall);
+                    assert!(syscall_addrs.insert(a.addr), "syscall touched {:#x} twice", a.addr);
+                    assert!(a.timestamp >= last_ts);
+                } else {
+                    assert!(a.timestamp > last_ts || last_ts == 0, "timestamps not increasing in {ev:?}");
+                }
+                last_ts = a.timestamp;
+            }
+        }
+        assert_eq!(next as usize, shard.accesses.len());
+
+        // memory_init: first touch of each location, no duplicates.
+        let mut init_addrs = HashSet::new();
+        for e in &shard.memory_init {
+            assert!(init_addrs.insert(e.addr), "duplicate memory_init for {:#x}", e.addr);
+            match known.get(&e.addr) {
+                Some(&(v, ts)) => assert_eq!((e.value, e.timestamp), (v, ts), "memory_init of {:#x}", e.addr),
+                None => {
+                    assert_eq!(e.timestamp, 0);
+                    if is_register(e.addr) && e.addr < 32 {
+                        assert_eq!(e.value, first.regs[e.addr as usize]);
+                    }
+                    known.insert(e.addr, (e.value, 0));
+                }
+            }
+        }
+        let touched: HashSet<u32> = shard.accesses.iter().map(|a| a.addr).collect();
+        assert_eq!(touched, init_addrs, "memory_init must list exactly the touched locations");
+        for a in &shard.accesses {
+            let (v, ts) = known[&a.addr];
+            assert_eq!((a.prev_value, a.prev_timestamp), (v, ts), "access {a:?}");
+            assert!(a.prev_timestamp < a.timestamp);
+            if a.addr == 0 {
+                assert_eq!(a.value, 0, "register 0 written non-zero");
+            }
+            known.insert(a.addr, (a.value, a.timestamp));
+        }
+        assert_eq!(shard.memory_final.len(), shard.memory_init.len());
+        for e in &shard.memory_final {
+            assert_eq!(known[&e.addr], (e.value, e.timestamp), "memory_final of {:#x}", e.addr);
+        }
+        // Final register state agrees with the replay.
+        for r in 0..32u32 {
+            if let Some(&(v, _)) = known.get(&r) {
+                assert_eq!(fin.regs[r as usize], v, "register {r} at end of shard {k}");
+            }
+        }
+    }
+    assert_eq!(total, cycles);
+}
+
+#[test]
+fn fast_and_tracing_agree() {
+    let (fast, fast_report) = run_report(&mixed_body(), &mixed_data(), config(Mode::Fast));
+    let (traced, report) = traced(1 << 20);
+    assert_eq!(fast.regs(), traced.regs());
+    assert_eq!((fast.hi(), fast.lo()), (traced.hi(), traced.lo()));
+    assert_eq!(fast_report.cycles, report.cycles);
+    assert_eq!(fast_report.public_values, report.public_values);
+    assert_eq!(report.public_values.len(), 8);
+    assert!(fast_report.record.is_none());
+    assert_eq!(report.record.as_ref().unwrap().shards.len(), 1);
+    // The loop ran: t2 counts iterations; the SC succeeded; the annulled slot did not run.
+    assert_eq!(traced.reg(T2 as usize), 20);
+    assert_eq!(traced.reg(T3 as usize), 1);
+    assert_eq!(traced.reg(T4 as usize), traced.lo());
+}
+
+#[test]
+fn record_is_deterministic_and_consistent() {
+    for shard_cycles in [1u64, 2, 5, 7, 64, 1 << 22] {
+        let (_, a) = traced(shard_cycles);
+        let (_, b) = traced(shard_cycles);
+        let record = a.record.as_ref().unwrap();
+        assert_eq!(a.record, b.record, "two runs differ (shard_cycles {shard_cycles})");
+        check_record(record, a.cycles);
+        for shard in &record.shards[..record.shards.len() - 1] {
+            // A shard ends at the limit or one instruction later (to keep a delay slot with its branch).
+            assert!(shard.cycles() == shard_cycles || shard.cycles() == shard_cycles + 1);
+        }
+    }
+}
+
+#[test]
+fn shard_boundary_is_moved_past_a_delay_slot() {
+    // With one-cycle shards every branch forces a two-cycle shard.
+    let (_, report) = traced(1);
+    let record = report.record.unwrap();
+    let two = record.shards.iter().filter(|s| s.cycles() == 2).count();
+    let branches = record
+        .shards
+        .iter()
+        .flat_map(|s| &s.cpu)
+        .filter(|e| e.opcode.is_branch_or_jump() && !e.annulled_slot)
+        .count();
+    assert_eq!(two, branches);
+    for s in &record.shards {
+        if s.cycles() == 2 {
+            assert!(s.cpu[0].opcode.is_branch_or_jump());
+        }
+    }
+}
+
+#[test]
+fn events_carry_operands() {
+    let (e, report) = traced(1 << 20);
+    let shard = &report.record.unwrap().shards[0];
+    // 20 iterations: each has one LW, SW, SB (the loop) and the bne.
+    let loads = shard.memory.iter().filter(|m| m.opcode == Opcode::Lw).count();
+    assert_eq!(loads, 20);
+    let stores: Vec<_> = shard.memory.iter().filter(|m| m.opcode == Opcode::Sb).collect();
+    assert_eq!(stores.len(), 20);
+    assert_eq!(stores[0].addr, DATA + 5);
+    assert_eq!(stores[0].reg_value, 20);
+    assert_eq!(stores[0].mem_value, (stores[0].mem_prev & !0xff00) | (20 << 8));
+    let madds: Vec<_> = shard.mul_div.iter().filter(|m| m.opcode == Opcode::Madd).collect();
+    assert_eq!(madds.len(), 20);
+    let last = madds.last().unwrap();
+    let acc = ((last.prev_hi as u64) << 32 | last.prev_lo as u64)
+        .wrapping_add((last.b as i32 as i64 * last.c as i32 as i64) as u64);
+    assert_eq!(((acc >> 32) as u32, acc as u32), (last.hi, last.lo));
+    assert_eq!((last.hi, last.lo), (e.hi(), e.lo()));
+    let branches: Vec<_> = shard.branch.iter().filter(|b| b.opcode == Opcode::Bne).collect();
+    assert_eq!(branches.len(), 20);
+    assert_eq!(branches.iter().filter(|b| b.taken).count(), 19);
+    assert_eq!(branches[0].target, pc_of(3));
+    let addu = shard.alu.iter().find(|a| a.opcode == Opcode::Addu).unwrap();
+    assert_eq!(addu.a, addu.b.wrapping_add(addu.c));
+    // Syscalls: COMMIT, SHA256_EXTEND, HALT.
+    let numbers: Vec<u32> = shard.syscall.iter().map(|s| s.number).collect();
+    use zkmips_abi::syscall::*;
+    assert_eq!(numbers, vec![COMMIT, SHA256_EXTEND, HALT]);
+    assert_eq!(shard.syscall[0].args[..2], [DATA, 8]);
+    assert_eq!(shard.syscall[2].exit, Some(0));
+    // The precompile event lists w[16..64] among its accesses, all at one timestamp.
+    assert_eq!(shard.precompile.len(), 1);
+    let pre = &shard.precompile[0];
+    assert_eq!(pre.kind, PrecompileKind::Sha256Extend);
+    assert_eq!(pre.args[0], DATA + 0x100);
+    let addrs: HashSet<u32> = pre.accesses.iter().map(|a| a.addr).collect();
+    for i in 16..64 {
+        assert!(addrs.contains(&(DATA + 0x100 + 4 * i)), "w[{i}] missing");
+    }
+    assert!(pre.accesses.iter().all(|a| a.timestamp == pre.accesses[0].timestamp));
+    assert!(pre.accesses.iter().all(|a| a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL));
+    // The annulled branch-likely is flagged.
+    assert_eq!(shard.cpu.iter().filter(|c| c.annulled_slot).count(), 1);
+}

@@ -1,0 +1,281 @@
+//! Proving and verifying a set of chips as one `p3-batch-stark` proof.
+//!
+//! [`prove`] checks the shape of every table before handing them to `p3`, so a malformed input is
+//! an error naming the table, not a panic inside Plonky3. [`verify`] trusts nothing in the proof:
+//! it rebuilds the preprocessed commitment and the bus layout from the AIRs and the heights the
+//! proof claims (after checking those heights against the chips' fixed tables), and turns any
+//! panic of the `p3` verifier on a malformed proof into an error.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use p3_air::{Air, BaseAir};
+use p3_batch_stark::folder::{ProverConstraintFolderWithLookups, VerifierConstraintFolderWithLookups};
+use p3_batch_stark::{
+    BatchProof, Domain, ProverData, StarkGenericConfig, StarkInstance, Val,
+    prove_batch, verify_batch,
+};
+use p3_challenger::GrindingChallenger;
+use p3_commit::Pcs;
+use p3_field::{Algebra, BasedVectorSpace, PrimeField64};
+use p3_lookup::{InteractionSymbolicBuilder, check_multiplicity_height_bound};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_uni_stark::{PcsProverError, SymbolicExpressionExt};
+use thiserror::Error;
+
+/// Largest trace height accepted, as `log2`. KoalaBear's two-adicity is 24 and the inner
+/// configuration doubles the domain; anything above this is rejected before reaching `p3`.
+pub const MAX_LOG_TRACE_HEIGHT: usize = 23;
+
+/// An AIR that can name itself in errors (implemented by every [`air_enum!`](crate::air_enum)).
+pub trait NamedAir {
+    fn name(&self) -> &'static str;
+}
+
+/// Everything `p3-batch-stark` requires of the AIR type of a batch under configuration `SC`.
+/// Debug builds additionally run `p3`'s constraint checker inside the prover.
+#[cfg(debug_assertions)]
+pub trait BatchAir<SC: StarkGenericConfig>:
+    NamedAir
+    + Clone
+    + Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
+    + for<'a> Air<p3_air::DebugConstraintBuilder<'a, Val<SC>, SC::Challenge>>
+    + for<'a> Air<ProverConstraintFolderWithLookups<'a, SC>>
+    + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>
+{
+}
+
+#[cfg(debug_assertions)]
+impl<SC, A> BatchAir<SC> for A
+where
+    SC: StarkGenericConfig,
+    A: NamedAir
+        + Clone
+        + Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
+        + for<'a> Air<p3_air::DebugConstraintBuilder<'a, Val<SC>, SC::Challenge>>
+        + for<'a> Air<ProverConstraintFolderWithLookups<'a, SC>>
+        + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>,
+{
+}
+
+/// Everything `p3-batch-stark` requires of the AIR type of a batch under configuration `SC`.
+#[cfg(not(debug_assertions))]
+pub trait BatchAir<SC: StarkGenericConfig>:
+    NamedAir
+    + Clone
+    + Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
+    + for<'a> Air<ProverConstraintFolderWithLookups<'a, SC>>
+    + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>
+{
+}
+
+#[cfg(not(debug_assertions))]
+impl<SC, A> BatchAir<SC> for A
+where
+    SC: StarkGenericConfig,
+    A: NamedAir
+        + Clone
+        + Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
+        + for<'a> Air<ProverConstraintFolderWithLookups<'a, SC>>
+        + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>,
+{
+}
+
+/// One chip with its trace and public values, ready to be proved.
+#[derive(Clone, Debug)]
+pub struct Table<A, F> {
+    pub air: A,
+    pub trace: RowMajorMatrix<F>,
+    pub public_values: Vec<F>,
+}
+
+#[derive(Debug, Error)]
+pub enum ProveError {
+    #[error("no tables to prove")]
+    Empty,
+    #[error("table {index} ({chip}): trace has {got} columns, the chip has {expected}")]
+    Width {
+        index: usize,
+        chip: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    #[error("table {index} ({chip}): trace height {height} is not a power of two in [2, 2^{max}]", max = MAX_LOG_TRACE_HEIGHT)]
+    Height {
+        index: usize,
+        chip: &'static str,
+        height: usize,
+    },
+    #[error("table {index} ({chip}): its fixed table has {expected} rows, the trace {got}")]
+    PreprocessedHeight {
+        index: usize,
+        chip: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    #[error("table {index} ({chip}): {got} public values, the chip takes {expected}")]
+    PublicValues {
+        index: usize,
+        chip: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    #[error("bus counts could wrap around the field: {0}")]
+    LookupBound(String),
+    #[error("commitment failed: {0}")]
+    Commitment(String),
+}
+
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error("malformed proof: {0}")]
+    Shape(String),
+    #[error("proof rejected: {0}")]
+    Rejected(String),
+}
+
+fn check_height(
+    index: usize,
+    chip: &'static str,
+    height: usize,
+    fixed_height: Option<usize>,
+) -> Result<(), ProveError> {
+    if !height.is_power_of_two() || height < 2 || height > 1 << MAX_LOG_TRACE_HEIGHT {
+        return Err(ProveError::Height {
+            index,
+            chip,
+            height,
+        });
+    }
+    match fixed_height {
+        Some(expected) if expected != height => Err(ProveError::PreprocessedHeight {
+            index,
+            chip,
+            got: height,
+            expected,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Proves all `tables` in one batch proof under `config`.
+pub fn prove<SC, A>(config: &SC, tables: &[Table<A, Val<SC>>]) -> Result<BatchProof<SC>, ProveError>
+where
+    SC: StarkGenericConfig,
+    A: BatchAir<SC>,
+    Val<SC>: PrimeField64,
+    SymbolicExpressionExt<Val<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+    Domain<SC>: Send + Sync,
+    SC::Pcs: Sync,
+    PcsProverError<SC>: Send,
+    SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
+    <SC::Pcs as Pcs<SC::Challenge, SC::Challenger>>::ProverData: Sync,
+    <SC::Pcs as Pcs<SC::Challenge, SC::Challenger>>::Commitment: Sync,
+{
+    if tables.is_empty() {
+        return Err(ProveError::Empty);
+    }
+    for (index, table) in tables.iter().enumerate() {
+        let chip = table.air.name();
+        let expected = <A as BaseAir<Val<SC>>>::width(&table.air);
+        if table.trace.width() != expected {
+            return Err(ProveError::Width {
+                index,
+                chip,
+                got: table.trace.width(),
+                expected,
+            });
+        }
+        let fixed = <A as BaseAir<Val<SC>>>::preprocessed_trace(&table.air).map(|t| t.height());
+        check_height(index, chip, table.trace.height(), fixed)?;
+        let expected = <A as BaseAir<Val<SC>>>::num_public_values(&table.air);
+        if table.public_values.len() != expected {
+            return Err(ProveError::PublicValues {
+                index,
+                chip,
+                got: table.public_values.len(),
+                expected,
+            });
+        }
+    }
+
+    let instances: Vec<StarkInstance<'_, SC, A>> = tables
+        .iter()
+        .map(|table| StarkInstance {
+            air: &table.air,
+            trace: &table.trace,
+            public_values: table.public_values.clone(),
+        })
+        .collect();
+    let prover_data = ProverData::from_instances(config, &instances)
+        .map_err(|err| ProveError::Commitment(err.to_string()))?;
+    let heights: Vec<usize> = tables.iter().map(|t| t.trace.height()).collect();
+    check_multiplicity_height_bound(&prover_data.common.lookups, &heights)
+        .map_err(|err| ProveError::LookupBound(err.to_string()))?;
+    prove_batch(config, &instances, &prover_data)
+        .map_err(|err| ProveError::Commitment(err.to_string()))
+}
+
+/// Verifies `proof` for the chips `airs` (in proving order) and their public values.
+pub fn verify<SC, A>(
+    config: &SC,
+    airs: &[A],
+    proof: &BatchProof<SC>,
+    public_values: &[Vec<Val<SC>>],
+) -> Result<(), VerifyError>
+where
+    SC: StarkGenericConfig,
+    A: BatchAir<SC>,
+    Val<SC>: PrimeField64,
+    SymbolicExpressionExt<Val<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+    SC::Challenge: BasedVectorSpace<Val<SC>>,
+    SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
+{
+    let shape = |message: String| VerifyError::Shape(message);
+    if proof.degree_bits.len() != airs.len() || public_values.len() != airs.len() {
+        return Err(shape(format!(
+            "{} chips, but the proof has {} heights and {} public-value lists",
+            airs.len(),
+            proof.degree_bits.len(),
+            public_values.len()
+        )));
+    }
+    let is_zk = config.is_zk();
+    let mut heights = Vec::with_capacity(airs.len());
+    for (index, ((air, &degree_bits), values)) in
+        airs.iter().zip(&proof.degree_bits).zip(public_values).enumerate()
+    {
+        let chip = air.name();
+        let log_height = degree_bits
+            .checked_sub(is_zk)
+            .filter(|&log| log <= MAX_LOG_TRACE_HEIGHT)
+            .ok_or_else(|| shape(format!("table {index} ({chip}): height 2^{degree_bits}")))?;
+        let fixed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air).map(|t| t.height());
+        check_height(index, chip, 1 << log_height, fixed).map_err(|e| shape(e.to_string()))?;
+        let expected = <A as BaseAir<Val<SC>>>::num_public_values(air);
+        if values.len() != expected {
+            return Err(shape(format!(
+                "table {index} ({chip}): {} public values, the chip takes {expected}",
+                values.len()
+            )));
+        }
+        heights.push(1usize << log_height);
+    }
+
+    let common = ProverData::from_airs_and_degrees(config, airs, &proof.degree_bits)
+        .map_err(|err| shape(err.to_string()))?
+        .common;
+    check_multiplicity_height_bound(&common.lookups, &heights)
+        .map_err(|err| shape(err.to_string()))?;
+    // `p3` 0.8 still panics on a few malformed shapes (e.g. quotient chunk counts); a panic
+    // here can only come from the proof, so it is a rejection.
+    match catch_unwind(AssertUnwindSafe(|| {
+        verify_batch(config, airs, proof, public_values, &common)
+    })) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(VerifyError::Rejected(format!("{err:?}"))),
+        Err(_) => Err(VerifyError::Rejected(
+            "the verifier panicked on the proof".into(),
+        )),
+    }
+}

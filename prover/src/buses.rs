@@ -1,0 +1,142 @@
+//! Every bus of the machine, its message layout, and the operation codes carried on it.
+//!
+//! A bus is a global LogUp argument inside one batch proof: all interactions with the same
+//! name share one challenge pair, and the verifier rejects unless the signed sum over all
+//! chips is zero. Every message on one bus must have the same number of fields (`p3-lookup`
+//! rejects mixed widths, since a short tuple could alias a zero-padded long one).
+//!
+//! Words are 32 bits and do not fit in a KoalaBear element (`p < 2^31`), so on every bus a word
+//! travels as two 16-bit limbs `(lo, hi)`, `word = lo + 2^16 * hi`. The chip that *receives* a
+//! word is responsible for range-checking its limbs.
+
+use p3_lookup::{LookupBus, PermutationCheckBus};
+
+/// Byte lookups, provided by [`crate::chips::byte::ByteChip`].
+///
+/// Message: `[op, x, y, z]` with `op` a [`ByteOp`]. Queries use a count bounded by 1 per row
+/// and message; the table side provides a free multiplicity column.
+pub const BYTE_BUS: LookupBus<'static> = LookupBus::new("byte");
+
+/// Width of a [`BYTE_BUS`] message.
+pub const BYTE_MESSAGE_WIDTH: usize = 4;
+
+/// ALU requests: sent by the CPU (for now a test dispatcher), received by the ALU chips.
+///
+/// Message: `[op, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi]` meaning `a = op(b, c)`, with `op` an
+/// [`AluOp`]. It is a multiset equality: every send must be matched by exactly one receive.
+pub const ALU_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
+
+/// Width of an [`ALU_BUS`] message.
+pub const ALU_MESSAGE_WIDTH: usize = 7;
+
+/// Operations of the byte table. Each `(op, x, y, z)` with `x, y` bytes is in the table iff
+/// `z` is the stated function of `x` and `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ByteOp {
+    /// `z = x & y`.
+    And = 1,
+    /// `z = x | y`.
+    Or = 2,
+    /// `z = x ^ y`.
+    Xor = 3,
+    /// `z = 0`: proves that both `x` and `y` are bytes.
+    RangePair = 4,
+}
+
+impl ByteOp {
+    pub const ALL: [ByteOp; 4] = [ByteOp::And, ByteOp::Or, ByteOp::Xor, ByteOp::RangePair];
+
+    /// The result the table holds for `(self, x, y)`.
+    pub const fn apply(self, x: u8, y: u8) -> u8 {
+        match self {
+            ByteOp::And => x & y,
+            ByteOp::Or => x | y,
+            ByteOp::Xor => x ^ y,
+            ByteOp::RangePair => 0,
+        }
+    }
+
+    /// Position of the operation in [`ByteOp::ALL`] (and of its multiplicity column).
+    pub const fn index(self) -> usize {
+        self as usize - 1
+    }
+}
+
+/// Operations on the ALU bus.
+///
+/// One code per distinct *semantics*, not per mnemonic: the CPU maps
+/// - `ADD`, `ADDI` → [`AluOp::Add`] (traps on signed overflow, so the chip proves there was none),
+/// - `ADDU`, `ADDIU` → [`AluOp::Addu`],
+/// - `SUB` → [`AluOp::Sub`] (trapping), `SUBU` → [`AluOp::Subu`],
+/// - `AND`/`ANDI`, `OR`/`ORI`, `XOR`/`XORI`, `NOR` → [`AluOp::And`], [`AluOp::Or`],
+///   [`AluOp::Xor`], [`AluOp::Nor`],
+///
+/// with `c` the immediate already extended as MIPS specifies (sign-extended for `ADDI`/`ADDIU`,
+/// zero-extended for `ANDI`/`ORI`/`XORI`). Codes start at 1 so that an all-zero row can never
+/// be mistaken for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum AluOp {
+    Add = 1,
+    Addu = 2,
+    Sub = 3,
+    Subu = 4,
+    And = 5,
+    Or = 6,
+    Xor = 7,
+    Nor = 8,
+}
+
+impl AluOp {
+    pub const ALL: [AluOp; 8] = [
+        AluOp::Add,
+        AluOp::Addu,
+        AluOp::Sub,
+        AluOp::Subu,
+        AluOp::And,
+        AluOp::Or,
+        AluOp::Xor,
+        AluOp::Nor,
+    ];
+
+    /// The 32-bit result, or `None` when MIPS traps (signed overflow of `ADD`/`SUB`).
+    pub fn evaluate(self, b: u32, c: u32) -> Option<u32> {
+        match self {
+            AluOp::Add => (b as i32).checked_add(c as i32).map(|v| v as u32),
+            AluOp::Addu => Some(b.wrapping_add(c)),
+            AluOp::Sub => (b as i32).checked_sub(c as i32).map(|v| v as u32),
+            AluOp::Subu => Some(b.wrapping_sub(c)),
+            AluOp::And => Some(b & c),
+            AluOp::Or => Some(b | c),
+            AluOp::Xor => Some(b ^ c),
+            AluOp::Nor => Some(!(b | c)),
+        }
+    }
+}
+
+/// The two 16-bit limbs `(lo, hi)` a word travels as on a bus.
+pub const fn word_limbs(word: u32) -> [u32; 2] {
+    [word & 0xffff, word >> 16]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trapping_ops_detect_signed_overflow() {
+        assert_eq!(AluOp::Add.evaluate(i32::MAX as u32, 1), None);
+        assert_eq!(AluOp::Addu.evaluate(i32::MAX as u32, 1), Some(0x8000_0000));
+        assert_eq!(AluOp::Sub.evaluate(i32::MIN as u32, 1), None);
+        assert_eq!(AluOp::Subu.evaluate(0, 1), Some(u32::MAX));
+        assert_eq!(AluOp::Nor.evaluate(0x0f0f_0000, 0x00ff_0000), Some(0xf000_ffff));
+    }
+
+    #[test]
+    fn byte_op_indices_are_dense() {
+        for (position, op) in ByteOp::ALL.iter().enumerate() {
+            assert_eq!(op.index(), position);
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Test harness: a tiny ALU dispatcher chip standing in for the CPU, a batch of
+//! dispatcher + ALU chips + byte table, and the honest / rejected assertions every chip test uses.
+//!
+//! How tampering is shown to be rejected depends on the build (see `docs/PROVER.md`):
+//! - always: `p3`'s constraint checker (`check_all_constraints`) or bus replay (`check_lookups`)
+//!   must flag the tampered batch;
+//! - release builds: the prover runs no checks, so it produces a proof, and the real verifier
+//!   must return an error;
+//! - debug builds: `prove_batch` itself runs those checks and panics, which counts as rejection
+//!   (if it does produce a proof, the verifier must still reject it).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use p3_air::{Air, AirBuilder, BaseAir, PermutationAirBuilder, WindowAccess, check_all_constraints};
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_lookup::debug_util::{LookupDebugInstance, check_lookups};
+use p3_lookup::{Count, InteractionBuilder, Lookups};
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::{AddSubChip, AluRow, BitwiseChip, ByteChip, ByteCounts, padded_height};
+use crate::batch::{Table, prove, verify};
+use crate::buses::{ALU_BUS, AluOp, word_limbs};
+use crate::config::{Challenge, InnerConfig, Val, inner_config};
+
+/// Stands in for the CPU: sends one ALU request per real row, and exposes the number of
+/// requests as its only public value (bound by a running count).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AluDispatcherChip;
+
+pub(crate) mod dispatcher_cols {
+    pub const OPCODE: usize = 0;
+    /// Limbs `(lo, hi)` of `a`, `b`, `c`.
+    pub const A: usize = 1;
+    pub const B: usize = 3;
+    pub const C: usize = 5;
+    pub const IS_REAL: usize = 7;
+    /// Number of real rows up to and including this one.
+    pub const COUNT: usize = 8;
+    pub const WIDTH: usize = 9;
+}
+
+impl AluDispatcherChip {
+    pub(crate) const fn name(&self) -> &'static str {
+        "AluDispatcher"
+    }
+
+    pub(crate) fn generate_trace<F: Field>(rows: &[AluRow]) -> (RowMajorMatrix<F>, Vec<F>) {
+        use dispatcher_cols::*;
+        let height = padded_height(rows.len());
+        let mut values = F::zero_vec(height * WIDTH);
+        for (index, out) in values.chunks_exact_mut(WIDTH).enumerate() {
+            out[COUNT] = F::from_usize((index + 1).min(rows.len()));
+            let Some(row) = rows.get(index) else {
+                continue;
+            };
+            out[OPCODE] = F::from_u8(row.opcode as u8);
+            for (base, word) in [(A, row.a), (B, row.b), (C, row.c)] {
+                let [lo, hi] = word_limbs(word);
+                out[base] = F::from_u32(lo);
+                out[base + 1] = F::from_u32(hi);
+            }
+            out[IS_REAL] = F::ONE;
+        }
+        (
+            RowMajorMatrix::new(values, WIDTH),
+            vec![F::from_usize(rows.len())],
+        )
+    }
+}
+
+impl<F: Field> BaseAir<F> for AluDispatcherChip {
+    fn width(&self) -> usize {
+        dispatcher_cols::WIDTH
+    }
+
+    fn num_public_values(&self) -> usize {
+        1
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![dispatcher_cols::IS_REAL, dispatcher_cols::COUNT]
+    }
+}
+
+impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AluDispatcherChip {
+    fn eval(&self, builder: &mut AB) {
+        use dispatcher_cols::*;
+        let main = builder.main();
+        let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
+        let next_is_real: AB::Expr = main.next_slice()[IS_REAL].into();
+        let next_count: AB::Expr = main.next_slice()[COUNT].into();
+        let num_requests: AB::Expr = builder.public_values()[0].into();
+
+        let is_real = local[IS_REAL].clone();
+        let count = local[COUNT].clone();
+        builder.assert_bool(is_real.clone());
+        builder.when_first_row().assert_eq(count.clone(), is_real.clone());
+        builder
+            .when_transition()
+            .assert_eq(next_count, count.clone() + next_is_real);
+        builder.when_last_row().assert_eq(count, num_requests);
+
+        let message: Vec<AB::Expr> = (OPCODE..IS_REAL).map(|i| local[i].clone()).collect();
+        ALU_BUS.send(builder, message, Count::bounded(is_real, 1));
+    }
+}
+
+crate::air_enum! {
+    /// The machine's chips plus the test dispatcher.
+    pub(crate) enum TestAir {
+        Dispatcher(AluDispatcherChip),
+        AddSub(AddSubChip),
+        Bitwise(BitwiseChip),
+        Byte(ByteChip),
+    }
+}
+
+/// Position of each chip in [`AluFixture::tables`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TableId {
+    Dispatcher = 0,
+    AddSub = 1,
+    Bitwise = 2,
+    Byte = 3,
+}
+
+/// A batch where the dispatcher sends some rows and the ALU chips prove some rows.
+pub(crate) struct AluFixture {
+    tables: Vec<Table<TestAir, Val>>,
+}
+
+fn is_add_sub(op: AluOp) -> bool {
+    matches!(op, AluOp::Add | AluOp::Addu | AluOp::Sub | AluOp::Subu)
+}
+
+fn split(rows: &[AluRow]) -> (Vec<AluRow>, Vec<AluRow>) {
+    rows.iter().partition(|row| is_add_sub(row.opcode))
+}
+
+impl AluFixture {
+    /// Honest batch: the chips prove exactly what the dispatcher sends.
+    pub(crate) fn new(rows: &[AluRow]) -> Self {
+        Self::with_chip_rows(rows, rows)
+    }
+
+    /// The dispatcher sends `sent`; the chips (through their checked trace generation) prove
+    /// `proved`.
+    pub(crate) fn with_chip_rows(sent: &[AluRow], proved: &[AluRow]) -> Self {
+        let (add_sub_rows, bitwise_rows) = split(proved);
+        let mut bytes = ByteCounts::new();
+        let add_sub = AddSubChip
+            .generate_trace(&add_sub_rows, &mut bytes)
+            .expect("fixture rows are valid");
+        let bitwise = BitwiseChip
+            .generate_trace(&bitwise_rows, &mut bytes)
+            .expect("fixture rows are valid");
+        Self::assemble(sent, add_sub, bitwise, &bytes)
+    }
+
+    /// The rows are taken as given, even with wrong results, and every table is filled
+    /// consistently with them: only the chips' constraints stand between them and a proof.
+    pub(crate) fn forged(rows: &[AluRow]) -> Self {
+        let (add_sub_rows, bitwise_rows) = split(rows);
+        let mut bytes = ByteCounts::new();
+        let add_sub = AddSubChip::fill_trace(&add_sub_rows, &mut bytes);
+        let bitwise = BitwiseChip::fill_trace(&bitwise_rows, &mut bytes);
+        Self::assemble(rows, add_sub, bitwise, &bytes)
+    }
+
+    fn assemble(
+        sent: &[AluRow],
+        add_sub: RowMajorMatrix<Val>,
+        bitwise: RowMajorMatrix<Val>,
+        bytes: &ByteCounts,
+    ) -> Self {
+        let (dispatcher, public_values) = AluDispatcherChip::generate_trace(sent);
+        let table = |air, trace, public_values| Table {
+            air,
+            trace,
+            public_values,
+        };
+        Self {
+            tables: vec![
+                table(
+                    TestAir::Dispatcher(AluDispatcherChip),
+                    dispatcher,
+                    public_values,
+                ),
+                table(TestAir::AddSub(AddSubChip), add_sub, vec![]),
+                table(TestAir::Bitwise(BitwiseChip), bitwise, vec![]),
+                table(TestAir::Byte(ByteChip), ByteChip.generate_trace(bytes), vec![]),
+            ],
+        }
+    }
+
+    pub(crate) fn tables(&self) -> Vec<Table<TestAir, Val>> {
+        self.tables.clone()
+    }
+}
+
+/// `p3`'s debug checks, runnable in any build: every constraint on every row, then the
+/// balance of every bus. Returns what failed.
+pub(crate) fn debug_check(tables: &[Table<TestAir, Val>]) -> Result<(), String> {
+    for table in tables {
+        let report = check_all_constraints(&table.air, &table.trace, &table.public_values, Some(8));
+        if !report.is_ok() {
+            return Err(format!(
+                "{}: constraint failures {:?}",
+                table.air.name(),
+                report.failures
+            ));
+        }
+    }
+    let lookups: Vec<Lookups<Val>> = tables
+        .iter()
+        .map(|t| Lookups::from_air::<Challenge, _>(&t.air))
+        .collect();
+    let preprocessed: Vec<_> = tables
+        .iter()
+        .map(|t| <TestAir as BaseAir<Val>>::preprocessed_trace(&t.air))
+        .collect();
+    let instances: Vec<LookupDebugInstance<'_, Val>> = tables
+        .iter()
+        .zip(&lookups)
+        .zip(&preprocessed)
+        .map(|((table, lookups), preprocessed)| LookupDebugInstance {
+            main_trace: &table.trace,
+            preprocessed_trace: preprocessed,
+            public_values: &table.public_values,
+            lookups,
+            permutation_challenges: &[],
+        })
+        .collect();
+    catch_unwind(AssertUnwindSafe(|| check_lookups(&instances)))
+        .map_err(|_| "bus imbalance (see the panic message above)".to_string())
+}
+
+fn split_tables(tables: &[Table<TestAir, Val>]) -> (Vec<TestAir>, Vec<Vec<Val>>) {
+    (
+        tables.iter().map(|t| t.air.clone()).collect(),
+        tables.iter().map(|t| t.public_values.clone()).collect(),
+    )
+}
+
+/// Debug checks, a real proof, a serialization round trip, and the real verifier.
+pub(crate) fn prove_and_verify(tables: &[Table<TestAir, Val>]) -> Result<(), String> {
+    debug_check(tables)?;
+    let config: InnerConfig = inner_config();
+    let proof = prove(&config, tables).map_err(|e| e.to_string())?;
+    let bytes = postcard::to_allocvec(&proof).map_err(|e| e.to_string())?;
+    let decoded = postcard::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    let (airs, public_values) = split_tables(tables);
+    verify(&config, &airs, &decoded, &public_values).map_err(|e| e.to_string())
+}
+
+/// The tampered batch must be flagged by the debug checks and rejected by the prover (debug
+/// builds) or by the real verifier.
+pub(crate) fn assert_rejected(tables: &[Table<TestAir, Val>]) {
+    assert!(
+        debug_check(tables).is_err(),
+        "p3's debug checks accept the tampered batch"
+    );
+    let config: InnerConfig = inner_config();
+    let proved = catch_unwind(AssertUnwindSafe(|| prove(&config, tables)));
+    let proof = match proved {
+        Ok(Ok(proof)) => proof,
+        Ok(Err(err)) => panic!("the prover refused the batch instead of proving it: {err}"),
+        Err(_) if cfg!(debug_assertions) => return, // p3's in-prover debug check fired
+        Err(_) => panic!("the prover panicked in a release build"),
+    };
+    let (airs, public_values) = split_tables(tables);
+    match verify(&config, &airs, &proof, &public_values) {
+        Ok(()) => panic!("the verifier accepted a tampered batch"),
+        Err(err) => eprintln!("rejected as expected: {err}"),
+    }
+}
+
+/// Verifies `tables`' proof against altered public values: must be rejected.
+pub(crate) fn assert_public_values_bound(
+    tables: &[Table<TestAir, Val>],
+    alter: impl FnOnce(&mut Vec<Vec<Val>>),
+) {
+    let config: InnerConfig = inner_config();
+    let proof = prove(&config, tables).expect("honest batch proves");
+    let (airs, mut public_values) = split_tables(tables);
+    verify(&config, &airs, &proof, &public_values).expect("honest batch verifies");
+    alter(&mut public_values);
+    assert!(verify(&config, &airs, &proof, &public_values).is_err());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{ProveError, VerifyError};
+
+    fn rows() -> Vec<AluRow> {
+        vec![
+            AluRow::new(AluOp::Addu, 1, 2).unwrap(),
+            AluRow::new(AluOp::Or, 0x10, 0x01).unwrap(),
+            AluRow::new(AluOp::Subu, 10, 3).unwrap(),
+        ]
+    }
+
+    #[test]
+    fn empty_chips_verify() {
+        prove_and_verify(&AluFixture::new(&[]).tables()).expect("an empty batch verifies");
+    }
+
+    /// The public request count is bound: a proof does not verify with another count.
+    #[test]
+    fn wrong_public_value_is_rejected() {
+        assert_public_values_bound(&AluFixture::new(&rows()).tables(), |values| {
+            values[TableId::Dispatcher as usize][0] += Val::ONE;
+        });
+    }
+
+    /// A trace whose last count disagrees with the public value does not prove.
+    #[test]
+    fn count_disagreeing_with_public_value_is_rejected() {
+        let mut tables = AluFixture::new(&rows()).tables();
+        tables[TableId::Dispatcher as usize].public_values[0] = Val::from_u32(2);
+        assert_rejected(&tables);
+    }
+
+    /// A request sent with multiplicity 2 and proved twice balances the bus and the count; only
+    /// the boolean constraint on `is_real` stops it.
+    #[test]
+    fn request_multiplicity_two_is_rejected() {
+        let sent = rows();
+        let mut proved = sent.clone();
+        proved.push(sent[0]);
+        let fixture = AluFixture::with_chip_rows(&sent, &proved);
+        let mut tables = fixture.tables();
+        let trace = &mut tables[TableId::Dispatcher as usize].trace;
+        use dispatcher_cols::*;
+        trace.values[IS_REAL] = Val::TWO;
+        for row in 0..trace.values.len() / WIDTH {
+            trace.values[row * WIDTH + COUNT] += Val::ONE;
+        }
+        tables[TableId::Dispatcher as usize].public_values[0] += Val::ONE;
+        assert!(debug_check(&tables).is_err());
+        assert_rejected(&tables);
+    }
+
+    #[test]
+    fn malformed_tables_are_refused_with_an_error() {
+        let config = inner_config();
+        let mut tables = AluFixture::new(&rows()).tables();
+        tables[TableId::AddSub as usize].trace = RowMajorMatrix::new(Val::zero_vec(8 * 3), 3);
+        assert!(matches!(
+            prove(&config, &tables),
+            Err(ProveError::Width { index: 1, .. })
+        ));
+
+        let mut tables = AluFixture::new(&rows()).tables();
+        let byte = &mut tables[TableId::Byte as usize].trace;
+        byte.values.truncate(byte.values.len() / 2);
+        assert!(matches!(
+            prove(&config, &tables),
+            Err(ProveError::PreprocessedHeight { index: 3, .. })
+        ));
+
+        let mut tables = AluFixture::new(&rows()).tables();
+        tables[TableId::Dispatcher as usize].public_values.clear();
+        assert!(matches!(
+            prove(&config, &tables),
+            Err(ProveError::PublicValues { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn proof_for_other_chips_or_shapes_is_refused() {
+        let config = inner_config();
+        let tables = AluFixture::new(&rows()).tables();
+        let proof = prove(&config, &tables).unwrap();
+        let (airs, public_values) = split_tables(&tables);
+
+        // Fewer chips than the proof covers.
+        assert!(matches!(
+            verify(&config, &airs[..3], &proof, &public_values[..3]),
+            Err(VerifyError::Shape(_))
+        ));
+        // The chips in another order.
+        let mut swapped = airs.clone();
+        swapped.swap(1, 2);
+        assert!(verify(&config, &swapped, &proof, &public_values).is_err());
+        // A claimed height that contradicts the byte table.
+        let mut bent = postcard::from_bytes::<p3_batch_stark::BatchProof<InnerConfig>>(
+            &postcard::to_allocvec(&proof).unwrap(),
+        )
+        .unwrap();
+        bent.degree_bits[TableId::Byte as usize] -= 1;
+        assert!(matches!(
+            verify(&config, &airs, &bent, &public_values),
+            Err(VerifyError::Shape(_))
+        ));
+        verify(&config, &airs, &proof, &public_values).expect("the untouched proof verifies");
+    }
+}
