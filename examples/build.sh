@@ -62,7 +62,7 @@ remap="target.$target.rustflags=['--remap-path-prefix=$repo_dir=zkmips', \
 
 mkdir -p "$examples_dir/bin"
 for name in "${rust_examples[@]}"; do
-    cp "$examples_dir/target/$target/release/$name" "$examples_dir/bin/$name.elf"
+    cp "${CARGO_TARGET_DIR:-$examples_dir/target}/$target/release/$name" "$examples_dir/bin/$name.elf"
 done
 
 command -v mipsel-linux-gnu-gcc >/dev/null || die "mipsel-linux-gnu-gcc not found (apt-get install gcc-mipsel-linux-gnu)"

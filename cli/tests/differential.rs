@@ -6,7 +6,9 @@
 #[macro_use]
 mod support;
 
-use support::{GCC, Invocation, Outcome, QEMU, build_c, first_difference, run_qemu, run_zkmips, scratch_dir};
+use support::{
+    GCC, Invocation, Outcome, QEMU, build_c, first_difference, run_qemu, run_zkmips, scratch_dir,
+};
 
 /// What the two runs must agree on.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,12 +23,16 @@ enum Expect {
 fn check(test: &str, program: &str, inv: Invocation, expect: Expect) {
     require_tools!(GCC, QEMU);
     let elf = build_c(program);
-    let qemu_dir = scratch_dir(&["differential", test, "qemu"]);
-    let zkmips_dir = scratch_dir(&["differential", test, "zkmips"]);
-    let qemu = run_qemu(&elf, &inv, &[], &qemu_dir);
+    let zkmips_dir = scratch_dir(&["differential", test]);
+    let qemu = run_qemu(&elf, &inv, &[]);
     let zkmips = run_zkmips(&elf, &inv, &[], &zkmips_dir);
     let report = compare(program, &qemu, &zkmips, expect);
-    assert!(report.is_empty(), "{program} ({}):\n{}", elf.display(), report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "{program} ({}):\n{}",
+        elf.display(),
+        report.join("\n")
+    );
 }
 
 /// Every disagreement between the runs, as readable lines (empty = agreement).
@@ -53,10 +59,16 @@ fn compare(program: &str, qemu: &Outcome, zkmips: &Outcome, expect: Expect) -> V
                 ));
             }
             if qemu.stdout != zkmips.stdout {
-                problems.push(format!("stdout differs: {}", first_difference(&qemu.stdout, &zkmips.stdout)));
+                problems.push(format!(
+                    "stdout differs: {}",
+                    first_difference(&qemu.stdout, &zkmips.stdout)
+                ));
             }
             if compare_stderr && qemu.stderr != zkmips.stderr {
-                problems.push(format!("stderr differs: {}", first_difference(&qemu.stderr, &zkmips.stderr)));
+                problems.push(format!(
+                    "stderr differs: {}",
+                    first_difference(&qemu.stderr, &zkmips.stderr)
+                ));
             }
         }
         Expect::BothTrap { error_mentions } => {
@@ -66,10 +78,17 @@ fn compare(program: &str, qemu: &Outcome, zkmips: &Outcome, expect: Expect) -> V
                 qemu.describe()
             );
             if zkmips.status.code() != Some(2) {
-                problems.push(format!("zkmips should exit with code 2 on a trap, got {}", zkmips.describe()));
+                problems.push(format!(
+                    "zkmips should exit with code 2 on a trap, got {}",
+                    zkmips.describe()
+                ));
             }
-            let error_line = zk_err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
-            if !error_line.to_lowercase().contains(error_mentions) || !error_line.contains("pc 0x") {
+            let error_line = zk_err
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or("");
+            if !error_line.to_lowercase().contains(error_mentions) || !error_line.contains("pc 0x")
+            {
                 problems.push(format!(
                     "zkmips stderr should have an `error:` line naming `{error_mentions}` and the pc, got:\n{zk_err}"
                 ));
@@ -85,8 +104,12 @@ fn compare(program: &str, qemu: &Outcome, zkmips: &Outcome, expect: Expect) -> V
     problems
 }
 
-const SAME: Expect = Expect::SameOutput { compare_stderr: false };
-const SAME_WITH_STDERR: Expect = Expect::SameOutput { compare_stderr: true };
+const SAME: Expect = Expect::SameOutput {
+    compare_stderr: false,
+};
+const SAME_WITH_STDERR: Expect = Expect::SameOutput {
+    compare_stderr: true,
+};
 
 /// Declares one differential test per program.
 macro_rules! differential {
@@ -100,7 +123,11 @@ macro_rules! differential {
     };
 }
 
-const NO_ARGS: Invocation = Invocation { args: &[], env: &[], stdin: None };
+const NO_ARGS: Invocation = Invocation {
+    args: &[],
+    env: &[],
+    stdin: None,
+};
 
 const STDIN_TEXT: &[u8] =
     b"hello world\nsecond line\nthird\nfourth line is here\n  12 30\nrest of the data\nand more\n";
@@ -109,7 +136,9 @@ const STDIN_TEXT: &[u8] =
 fn binary_stdin() -> &'static [u8] {
     static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BYTES.get_or_init(|| {
-        let mut bytes: Vec<u8> = (0..4099u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut bytes: Vec<u8> = (0..4099u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         bytes.extend_from_slice(b"\nThe Quick Brown Fox jumps over the lazy dog.\n");
         bytes
     })
@@ -118,6 +147,9 @@ fn binary_stdin() -> &'static [u8] {
 differential! {
     printf_basic: "printf_basic", NO_ARGS, SAME_WITH_STDERR;
     printf_float: "printf_float", NO_ARGS, SAME;
+    fpu_bits: "fpu_bits", NO_ARGS, SAME;
+    big_output: "big_output", NO_ARGS, SAME_WITH_STDERR;
+    strconv: "strconv", NO_ARGS, SAME;
     malloc_churn: "malloc_churn", NO_ARGS, SAME;
     qsort_bsearch: "qsort_bsearch", NO_ARGS, SAME;
     unaligned_packed: "unaligned_packed", NO_ARGS, SAME;
@@ -145,11 +177,20 @@ differential! {
 
 #[test]
 fn stdin_rot13() {
-    let inv = Invocation { args: &[], env: &[], stdin: Some(binary_stdin()) };
+    let inv = Invocation {
+        args: &[],
+        env: &[],
+        stdin: Some(binary_stdin()),
+    };
     check("stdin_rot13", "stdin_rot13", inv, SAME_WITH_STDERR);
 }
 
 #[test]
 fn stdin_rot13_empty() {
-    check("stdin_rot13_empty", "stdin_rot13", NO_ARGS, SAME_WITH_STDERR);
+    check(
+        "stdin_rot13_empty",
+        "stdin_rot13",
+        NO_ARGS,
+        SAME_WITH_STDERR,
+    );
 }

@@ -34,9 +34,13 @@ fn parse_qemu_trace(text: &str) -> Vec<u32> {
     text.lines()
         .filter(|line| line.starts_with("Trace "))
         .map(|line| {
-            let fields = line.split('[').nth(1).and_then(|rest| rest.split('/').nth(1));
+            let fields = line
+                .split('[')
+                .nth(1)
+                .and_then(|rest| rest.split('/').nth(1));
             let pc = fields.unwrap_or_else(|| panic!("unexpected qemu trace line {line:?}"));
-            u32::from_str_radix(pc, 16).unwrap_or_else(|_| panic!("bad pc in qemu trace line {line:?}"))
+            u32::from_str_radix(pc, 16)
+                .unwrap_or_else(|_| panic!("bad pc in qemu trace line {line:?}"))
         })
         .collect()
 }
@@ -45,33 +49,112 @@ fn parse_qemu_trace(text: &str) -> Vec<u32> {
 fn parse_zkmips_trace(text: &str) -> Vec<u32> {
     text.lines()
         .map(|line| {
-            let hex = line.trim().strip_prefix("0x").unwrap_or_else(|| panic!("bad zkmips trace line {line:?}"));
-            u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad zkmips trace line {line:?}"))
+            let hex = line
+                .trim()
+                .strip_prefix("0x")
+                .unwrap_or_else(|| panic!("bad zkmips trace line {line:?}"));
+            u32::from_str_radix(hex, 16)
+                .unwrap_or_else(|_| panic!("bad zkmips trace line {line:?}"))
         })
         .collect()
 }
 
 /// The slice from the first `main` to the first `exit` after it.
-fn main_window<'a>(trace: &'a [u32], main: u32, exit: u32) -> Option<&'a [u32]> {
+fn main_window(trace: &[u32], main: u32, exit: u32) -> Option<&[u32]> {
     let start = trace.iter().position(|&pc| pc == main)?;
     let len = trace[start..].iter().position(|&pc| pc == exit)?;
     Some(&trace[start..start + len])
 }
 
-/// Describes the first divergence between two PC sequences, or `None` if they are equal.
-fn divergence(elf: &Path, qemu: &[u32], zkmips: &[u32], offset: usize) -> Option<String> {
-    let common = qemu.iter().zip(zkmips).take_while(|(a, b)| a == b).count();
-    if common == qemu.len() && common == zkmips.len() {
-        return None;
+/// One stretch where the traces disagree: `qemu[q]` vs `zkmips[z]`, after which they agree again (or end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Gap {
+    q: std::ops::Range<usize>,
+    z: std::ops::Range<usize>,
+}
+
+/// How far each side may run off on its own before a gap counts as unrecoverable.
+const MAX_SKIP: usize = 4000;
+/// How many equal steps make the traces "back in step" after a gap.
+const RESYNC_RUN: usize = 24;
+const MAX_GAPS: usize = 8;
+
+/// All regions where the traces disagree (up to [`MAX_GAPS`]), resynchronising after each one: a legitimate
+/// difference (say, a syscall result taking another path through glibc) then shows up as one short gap
+/// instead of hiding every later difference.
+fn find_gaps(qemu: &[u32], zkmips: &[u32]) -> Vec<Gap> {
+    let (mut i, mut j) = (0, 0);
+    let mut gaps = Vec::new();
+    while gaps.len() < MAX_GAPS {
+        while i < qemu.len() && j < zkmips.len() && qemu[i] == zkmips[j] {
+            i += 1;
+            j += 1;
+        }
+        if i == qemu.len() && j == zkmips.len() {
+            break;
+        }
+        let in_step = |a: usize, b: usize| {
+            let (q, z) = (&qemu[i + a..], &zkmips[j + b..]);
+            if q.len() < RESYNC_RUN || z.len() < RESYNC_RUN {
+                q == z
+            } else {
+                q[..RESYNC_RUN] == z[..RESYNC_RUN]
+            }
+        };
+        let resync = (1..=2 * MAX_SKIP).find_map(|d| {
+            (d.saturating_sub(MAX_SKIP)..=d.min(MAX_SKIP))
+                .map(|a| (a, d - a))
+                .find(|&(a, b)| i + a <= qemu.len() && j + b <= zkmips.len() && in_step(a, b))
+        });
+        match resync {
+            Some((a, b)) => {
+                gaps.push(Gap {
+                    q: i..i + a,
+                    z: j..j + b,
+                });
+                i += a;
+                j += b;
+            }
+            None => {
+                gaps.push(Gap {
+                    q: i..qemu.len(),
+                    z: j..zkmips.len(),
+                });
+                break;
+            }
+        }
     }
+    gaps
+}
+
+/// Describes where two PC sequences disagree, or `None` if they are equal. `offset` is the step of the run
+/// at which the sequences start (non-zero for the main window).
+fn divergence(elf: &Path, qemu: &[u32], zkmips: &[u32], offset: usize) -> Option<String> {
+    let gaps = find_gaps(qemu, zkmips);
+    let first = gaps.first()?;
     let syms = symbols(elf);
     let line = |pc: u32| -> String {
-        let insn = disassemble_at(elf, pc).map(|(word, text)| format!("{word:08x}  {text}")).unwrap_or_default();
+        let insn = disassemble_at(elf, pc)
+            .map(|(word, text)| format!("{word:08x}  {text}"))
+            .unwrap_or_default();
         format!("{pc:#010x} {:<36} {insn}", symbolize(&syms, pc))
     };
+    let functions = |pcs: &[u32]| -> String {
+        let mut names: Vec<String> = Vec::new();
+        for &pc in pcs {
+            let name = symbolize(&syms, pc);
+            let name = name.split('+').next().unwrap_or("?").to_string();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let more = if names.len() > 6 { ", ..." } else { "" };
+        names.truncate(6);
+        format!("{}{more}", names.join(", "))
+    };
+    let common = first.q.start;
     let mut report = format!(
-        "PC sequences diverge after {} matching instructions (step {} of the run; qemu ran {}, zkmips {}).\n",
-        common,
+        "PC sequences diverge after {common} matching instructions (step {} of the run; qemu ran {}, zkmips {}).\n",
         offset + common,
         qemu.len(),
         zkmips.len()
@@ -80,14 +163,35 @@ fn divergence(elf: &Path, qemu: &[u32], zkmips: &[u32], offset: usize) -> Option
     for &pc in &qemu[common.saturating_sub(12)..common] {
         report.push_str(&format!("    {}\n", line(pc)));
     }
-    for (name, trace) in [("qemu", qemu), ("zkmips", zkmips)] {
+    for (name, trace, start) in [
+        ("qemu", qemu, first.q.start),
+        ("zkmips", zkmips, first.z.start),
+    ] {
         report.push_str(&format!("then {name}:\n"));
-        if common == trace.len() {
+        if start == trace.len() {
             report.push_str("    <end of trace>\n");
         }
-        for &pc in trace.iter().skip(common).take(8) {
+        for &pc in trace.iter().skip(start).take(8) {
             report.push_str(&format!("    {}\n", line(pc)));
         }
+    }
+    report.push_str(
+        "all divergent stretches (after each, the traces agree again unless it runs to the end):\n",
+    );
+    for gap in &gaps {
+        report.push_str(&format!(
+            "  at step {}: qemu {} steps [{}] / zkmips {} steps [{}]{}\n",
+            offset + gap.q.start,
+            gap.q.len(),
+            functions(&qemu[gap.q.clone()]),
+            gap.z.len(),
+            functions(&zkmips[gap.z.clone()]),
+            if gap.q.end == qemu.len() && gap.z.end == zkmips.len() {
+                " (to the end)"
+            } else {
+                ""
+            }
+        ));
     }
     Some(report)
 }
@@ -100,27 +204,52 @@ fn lockstep(test: &str, program: &str, inv: Invocation, window: Window) {
     let qemu_log = qemu_dir.join("exec.log");
     let zkmips_log = zkmips_dir.join("pcs.txt");
     let qemu_log_arg = qemu_log.to_str().expect("utf-8 path");
-    let qemu = run_qemu(&elf, &inv, &["-singlestep", "-d", "exec,nochain", "-D", qemu_log_arg], &qemu_dir);
+    let qemu = run_qemu(
+        &elf,
+        &inv,
+        &["-singlestep", "-d", "exec,nochain", "-D", qemu_log_arg],
+    );
     let zkmips_log_arg = zkmips_log.to_str().expect("utf-8 path");
     let zkmips = run_zkmips(&elf, &inv, &["--trace-pcs", zkmips_log_arg], &zkmips_dir);
-    assert!(!zkmips.stderr_text().contains("panicked"), "zkmips panicked:\n{}", zkmips.stderr_text());
-    assert!(qemu.status.code().is_some(), "{program} under qemu: {}", qemu.describe());
+    assert!(
+        !zkmips.stderr_text().contains("panicked"),
+        "zkmips panicked:\n{}",
+        zkmips.stderr_text()
+    );
+    assert!(
+        qemu.status.code().is_some(),
+        "{program} under qemu: {}",
+        qemu.describe()
+    );
 
     let qemu_pcs = parse_qemu_trace(&fs::read_to_string(&qemu_log).expect("read qemu log"));
     let zkmips_text = fs::read_to_string(&zkmips_log).unwrap_or_else(|e| {
-        panic!("zkmips wrote no pc trace ({e}); it ended with {}:\n{}", zkmips.describe(), zkmips.stderr_text())
+        panic!(
+            "zkmips wrote no pc trace ({e}); it ended with {}:\n{}",
+            zkmips.describe(),
+            zkmips.stderr_text()
+        )
     });
     let zkmips_pcs = parse_zkmips_trace(&zkmips_text);
-    assert!(!qemu_pcs.is_empty(), "qemu wrote no trace lines to {}", qemu_log.display());
+    assert!(
+        !qemu_pcs.is_empty(),
+        "qemu wrote no trace lines to {}",
+        qemu_log.display()
+    );
 
-    let outcome = format!("zkmips ended with {}; stderr:\n{}", zkmips.describe(), zkmips.stderr_text());
+    let outcome = format!(
+        "zkmips ended with {}; stderr:\n{}",
+        zkmips.describe(),
+        zkmips.stderr_text()
+    );
     let (qemu_slice, zkmips_slice, offset) = match window {
         Window::Whole => (&qemu_pcs[..], &zkmips_pcs[..], 0),
         Window::Main => {
             let syms = symbols(&elf);
             let main = symbol_address(&syms, "main").expect("no main symbol");
             let exit = symbol_address(&syms, "exit").expect("no exit symbol");
-            let q = main_window(&qemu_pcs, main, exit).expect("qemu trace has no main..exit window");
+            let q =
+                main_window(&qemu_pcs, main, exit).expect("qemu trace has no main..exit window");
             let offset = qemu_pcs.iter().position(|&pc| pc == main).unwrap_or(0);
             let z = main_window(&zkmips_pcs, main, exit).unwrap_or_else(|| {
                 panic!(
@@ -133,13 +262,27 @@ fn lockstep(test: &str, program: &str, inv: Invocation, window: Window) {
         }
     };
     if let Some(report) = divergence(&elf, qemu_slice, zkmips_slice, offset) {
-        panic!("{program} ({window:?} window, {}):\n{report}\n{outcome}", elf.display());
+        panic!(
+            "{program} ({window:?} window, {}):\n{report}\n{outcome}",
+            elf.display()
+        );
     }
-    assert_eq!(qemu.status.code(), zkmips.status.code(), "{program}: {outcome}");
-    assert_eq!(qemu.stdout, zkmips.stdout, "{program}: same PCs but different stdout");
+    assert_eq!(
+        qemu.status.code(),
+        zkmips.status.code(),
+        "{program}: {outcome}"
+    );
+    assert_eq!(
+        qemu.stdout, zkmips.stdout,
+        "{program}: same PCs but different stdout"
+    );
 }
 
-const NO_ARGS: Invocation = Invocation { args: &[], env: &[], stdin: None };
+const NO_ARGS: Invocation = Invocation {
+    args: &[],
+    env: &[],
+    stdin: None,
+};
 
 macro_rules! lockstep_tests {
     ($($test:ident: $program:literal, $inv:expr, $window:expr;)*) => {
@@ -172,7 +315,37 @@ fn qemu_trace_parser_reads_the_pc_field() {
                some other line\n\
                Trace 0: 0x7f6811e00180 [00000000/0040079c/000108e2/00000201] __start\n";
     assert_eq!(parse_qemu_trace(log), vec![0x0040_0790, 0x0040_079c]);
-    assert_eq!(parse_zkmips_trace("0x00400790\n0x0040079c\n"), vec![0x0040_0790, 0x0040_079c]);
+    assert_eq!(
+        parse_zkmips_trace("0x00400790\n0x0040079c\n"),
+        vec![0x0040_0790, 0x0040_079c]
+    );
+}
+
+#[test]
+fn gaps_resynchronise_after_a_detour() {
+    let common: Vec<u32> = (0..100).collect();
+    let mut qemu = common[..50].to_vec();
+    qemu.extend([1000, 1001, 1002]);
+    qemu.extend(&common[50..]);
+    let mut zkmips = common[..50].to_vec();
+    zkmips.push(2000);
+    zkmips.extend(&common[50..]);
+    assert_eq!(
+        find_gaps(&qemu, &zkmips),
+        vec![Gap {
+            q: 50..53,
+            z: 50..51
+        }]
+    );
+    assert_eq!(find_gaps(&common, &common), vec![]);
+    // A trace that stops early is one gap running to the end.
+    assert_eq!(
+        find_gaps(&common, &common[..60]),
+        vec![Gap {
+            q: 60..100,
+            z: 60..60
+        }]
+    );
 }
 
 #[test]

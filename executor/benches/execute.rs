@@ -24,7 +24,10 @@ fn itype(op: u32, rs: u32, rt: u32, imm: i32) -> u32 {
     (op << 26) | (rs << 21) | (rt << 16) | (imm as u32 & 0xffff)
 }
 fn li(rt: u32, v: u32) -> [u32; 2] {
-    [itype(0x0f, 0, rt, (v >> 16) as i32), itype(0x0d, rt, rt, (v & 0xffff) as i32)]
+    [
+        itype(0x0f, 0, rt, (v >> 16) as i32),
+        itype(0x0d, rt, rt, (v & 0xffff) as i32),
+    ]
 }
 
 /// The loop program; `iterations` times 13 instructions plus a few of setup and exit.
@@ -56,8 +59,22 @@ fn loop_program(iterations: u32) -> Program {
     Program {
         entry: TEXT,
         segments: vec![
-            Segment { vaddr: TEXT, mem_size: text.len() as u32, data: text, readable: true, writable: false, executable: true },
-            Segment { vaddr: DATA, mem_size: 0x1000, data: vec![], readable: true, writable: true, executable: false },
+            Segment {
+                vaddr: TEXT,
+                mem_size: text.len() as u32,
+                data: text,
+                readable: true,
+                writable: false,
+                executable: true,
+            },
+            Segment {
+                vaddr: DATA,
+                mem_size: 0x1000,
+                data: vec![],
+                readable: true,
+                writable: true,
+                executable: false,
+            },
         ],
         phdr_vaddr: None,
         phent: 0,
@@ -68,7 +85,14 @@ fn loop_program(iterations: u32) -> Program {
 fn bench_mode(c: &mut Criterion, name: &str, mode: Mode, iterations: u32) {
     let program = loop_program(iterations);
     let cycles = {
-        let mut e = Executor::new(&program, ExecutorConfig { mode, ..Default::default() }).unwrap();
+        let mut e = Executor::new(
+            &program,
+            ExecutorConfig {
+                mode,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         e.run().unwrap().cycles
     };
     let mut group = c.benchmark_group("execute");
@@ -76,7 +100,14 @@ fn bench_mode(c: &mut Criterion, name: &str, mode: Mode, iterations: u32) {
     group.sample_size(10);
     group.bench_function(name, |b| {
         b.iter(|| {
-            let mut e = Executor::new(&program, ExecutorConfig { mode, ..Default::default() }).unwrap();
+            let mut e = Executor::new(
+                &program,
+                ExecutorConfig {
+                    mode,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             let report = e.run().unwrap();
             assert_eq!(report.cycles, cycles);
             report.exit_code

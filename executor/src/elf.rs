@@ -29,8 +29,8 @@ pub const MAX_LOAD_SEGMENTS: usize = 64;
 /// Cap on the summed `p_memsz` of all `PT_LOAD` segments, so a malformed file cannot make the executor
 /// reserve gigabytes.
 pub const MAX_TOTAL_MEMORY: u64 = 1 << 30;
-/// Cap on the summed `p_memsz` of the executable segments. The executor predecodes every code word (16 bytes
-/// of host memory per 4-byte word); real guests have a few MiB of text.
+/// Cap on the address span from the first to the end of the last executable segment. The executor predecodes
+/// every word of that span (16 bytes of host memory per 4-byte word); real guests have a few MiB of text.
 pub const MAX_CODE_SIZE: u64 = 64 << 20;
 
 // MIPS `e_flags` fields (from the MIPS psABI / binutils `elf/mips.h`; goblin does not define them).
@@ -194,9 +194,9 @@ pub enum ElfError {
     TooMuchMemory { total: u64 },
 
     #[error(
-        "executable PT_LOAD segments need {total:#x} bytes in total, more than the {MAX_CODE_SIZE:#x}-byte limit"
+        "executable segments span [{start:#010x}, {end:#011x}), more than the {MAX_CODE_SIZE:#x}-byte limit"
     )]
-    TooMuchCode { total: u64 },
+    CodeTooLarge { start: u32, end: u64 },
 
     #[error("entry point {entry:#010x} is odd: MIPS16/microMIPS entry points are not supported")]
     CompressedEntry { entry: u32 },
@@ -354,21 +354,27 @@ impl Program {
         }
 
         let mut total_memory = 0u64;
-        let mut total_code = 0u64;
         for load in &loads {
             check_load(bytes, load)?;
             total_memory += u64::from(load.header.p_memsz);
-            if load.header.p_flags & PF_X != 0 {
-                total_code += u64::from(load.header.p_memsz);
-            }
         }
         if total_memory > MAX_TOTAL_MEMORY {
             return Err(ElfError::TooMuchMemory {
                 total: total_memory,
             });
         }
-        if total_code > MAX_CODE_SIZE {
-            return Err(ElfError::TooMuchCode { total: total_code });
+        let code = loads
+            .iter()
+            .map(|load| &load.header)
+            .filter(|ph| ph.p_flags & PF_X != 0);
+        let code_start = code.clone().map(|ph| ph.p_vaddr).min();
+        let code_end = code
+            .map(|ph| u64::from(ph.p_vaddr) + u64::from(ph.p_memsz))
+            .max();
+        if let (Some(start), Some(end)) = (code_start, code_end)
+            && end - u64::from(start) > MAX_CODE_SIZE
+        {
+            return Err(ElfError::CodeTooLarge { start, end });
         }
 
         loads.sort_by_key(|load| load.header.p_vaddr);
@@ -613,4 +619,97 @@ fn phdr_from_file_offset(loads: &[RawLoad], header: &Header) -> Option<u32> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(vaddr: u32, mem_size: u32, executable: bool) -> Segment {
+        Segment {
+            vaddr,
+            mem_size,
+            data: Vec::new(),
+            readable: true,
+            writable: !executable,
+            executable,
+        }
+    }
+
+    fn program(segments: Vec<Segment>) -> Program {
+        Program {
+            entry: 0x0040_0000,
+            segments,
+            phdr_vaddr: None,
+            phent: 32,
+            phnum: 1,
+        }
+    }
+
+    #[test]
+    fn brk_start_is_the_page_aligned_end_of_the_highest_segment() {
+        let p = program(vec![
+            segment(0x0040_0000, 0x100, true),
+            segment(0x0041_0000, 0x1001, false),
+        ]);
+        assert_eq!(p.brk_start(), 0x0041_2000);
+        assert_eq!(
+            program(vec![segment(0x0040_0000, 0x1000, true)]).brk_start(),
+            0x0040_1000
+        );
+        assert_eq!(program(Vec::new()).brk_start(), 0);
+        // A hand-built segment reaching the top of the address space must not overflow.
+        assert_eq!(
+            program(vec![segment(0xffff_f000, 0x1000, true)]).brk_start(),
+            0xffff_f000
+        );
+    }
+
+    #[test]
+    fn segment_queries() {
+        let p = program(vec![
+            segment(0x0040_0000, 0x100, true),
+            segment(0x0041_0000, 0x40, false),
+        ]);
+        assert!(p.is_executable(0x0040_0000) && p.is_executable(0x0040_00fc));
+        assert!(!p.is_executable(0x0040_0100) && !p.is_executable(0x0041_0000));
+        assert_eq!(
+            p.segment_containing(0x0041_003f).map(|s| s.vaddr),
+            Some(0x0041_0000)
+        );
+        assert_eq!(p.segment_containing(0x0041_0040), None);
+        assert_eq!(
+            p.text_ranges().collect::<Vec<_>>(),
+            vec![(0x0040_0000, 0x0040_0100)]
+        );
+        assert_eq!(p.memory_size(), 0x140);
+    }
+
+    #[test]
+    fn mips_flags() {
+        assert_eq!(check_mips_flags(0x7000_1007), Ok(()));
+        assert_eq!(check_mips_flags(0x5000_0000), Ok(()));
+        assert_eq!(
+            check_mips_flags(0x6000_1000),
+            Err(ElfError::UnsupportedIsa {
+                flags: 0x6000_1000,
+                isa: "MIPS64"
+            })
+        );
+        // The ABI check runs before the ASE check, and both after the ISA check.
+        assert_eq!(
+            check_mips_flags(0x7200_0020),
+            Err(ElfError::UnsupportedAbi {
+                flags: 0x7200_0020,
+                abi: "n32"
+            })
+        );
+        assert_eq!(
+            check_mips_flags(0x7600_1000),
+            Err(ElfError::CompressedIsa {
+                flags: 0x7600_1000,
+                ase: "microMIPS"
+            })
+        );
+    }
 }

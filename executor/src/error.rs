@@ -18,8 +18,12 @@ pub enum TrapKind {
 impl core::fmt::Display for TrapKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            TrapKind::Conditional { code: 7 } => write!(f, "conditional trap (code 7: division by zero)"),
+            TrapKind::Conditional { code: 7 } => {
+                write!(f, "conditional trap (code 7: division by zero)")
+            }
             TrapKind::Conditional { code } => write!(f, "conditional trap (code {code})"),
+            // Assemblers put `break N` in the upper 10 bits of the 20-bit field; show N like objdump does.
+            TrapKind::Break { code } if code & 0x3ff == 0 => write!(f, "break (code {})", code >> 10),
             TrapKind::Break { code } => write!(f, "break (code {code})"),
             TrapKind::IntegerOverflow => write!(f, "integer overflow"),
         }
@@ -39,18 +43,35 @@ pub enum ExecError {
     UnknownInstruction { pc: u32, word: u32 },
 
     #[error("unsupported instruction {word:#010x} at pc {pc:#010x}: {what}")]
-    UnsupportedInstruction { pc: u32, word: u32, what: &'static str },
+    UnsupportedInstruction {
+        pc: u32,
+        word: u32,
+        what: &'static str,
+    },
 
-    #[error("branch or jump {word:#010x} at pc {pc:#010x} sits in the delay slot of another branch")]
+    #[error(
+        "branch or jump {word:#010x} at pc {pc:#010x} sits in the delay slot of another branch"
+    )]
     BranchInDelaySlot { pc: u32, word: u32 },
 
-    #[error("misaligned {size}-byte access to {addr:#010x} by instruction {word:#010x} at pc {pc:#010x}")]
-    MisalignedAccess { pc: u32, word: u32, addr: u32, size: u32 },
+    #[error(
+        "misaligned {size}-byte access to {addr:#010x} by instruction {word:#010x} at pc {pc:#010x}"
+    )]
+    MisalignedAccess {
+        pc: u32,
+        word: u32,
+        addr: u32,
+        size: u32,
+    },
 
-    #[error("access to {addr:#010x} outside guest memory by instruction {word:#010x} at pc {pc:#010x}")]
+    #[error(
+        "access to {addr:#010x} outside guest memory by instruction {word:#010x} at pc {pc:#010x}"
+    )]
     InvalidAddress { pc: u32, word: u32, addr: u32 },
 
-    #[error("write to code at {addr:#010x} by instruction {word:#010x} at pc {pc:#010x} (code is read-only)")]
+    #[error(
+        "write to code at {addr:#010x} by instruction {word:#010x} at pc {pc:#010x} (code is read-only)"
+    )]
     WriteToCode { pc: u32, word: u32, addr: u32 },
 
     #[error("pc {pc:#010x} is not in an executable segment")]
@@ -69,7 +90,11 @@ pub enum ExecError {
     UnknownSyscall { pc: u32, number: u32 },
 
     #[error("syscall {number} ({number:#x}) at pc {pc:#010x} failed: {reason}")]
-    BadSyscall { pc: u32, number: u32, reason: String },
+    BadSyscall {
+        pc: u32,
+        number: u32,
+        reason: String,
+    },
 }
 
 /// Shorthand for executor results.

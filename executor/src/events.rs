@@ -93,9 +93,12 @@ pub struct CpuEvent {
     pub annulled_slot: bool,
 }
 
-/// Register-to-register or immediate ALU operation: `a = op(b, c)`.
-/// `b` is `rs` (or `rt` for shifts, SEB/SEH/WSBH, ROTR), `c` is `rt`, the immediate or the shift amount.
-/// For MOVZ/MOVN/INS, `d` holds the old destination value; otherwise 0.
+/// Register-to-register or immediate ALU operation: `a = op(b, c)`, `a` being the value written.
+/// - `b` is `rs`, except for shifts/rotates and SEB/SEH/WSBH where it is `rt` (the value shifted).
+/// - `c` is `rt`, the immediate (as decoded), the shift amount (`rs & 31` for the variable forms) or, for
+///   EXT/INS, `pos | size << 8`; 0 for one-operand forms (CLZ/CLO/SEB/SEH/WSBH).
+/// - `d` is the old destination value for MOVZ/MOVN/INS (which keep some or all of it), otherwise 0.
+/// - RDHWR is recorded here too: `a` = value read, `b` = hardware register number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AluEvent {
     pub clk: u64,
@@ -198,13 +201,14 @@ pub const NUM_OPCODES: usize = Opcode::FpuArith as usize + 1;
 pub fn all_opcodes() -> [Opcode; NUM_OPCODES] {
     use Opcode::*;
     let all = [
-        Add, Addu, Sub, Subu, And, Or, Xor, Nor, Slt, Sltu, Sll, Srl, Sra, Sllv, Srlv, Srav, Rotr, Rotrv, Movz,
-        Movn, Clz, Clo, Seb, Seh, Wsbh, Ext, Ins, Addi, Addiu, Slti, Sltiu, Andi, Ori, Xori, Lui, Mul, Mult,
-        Multu, Madd, Maddu, Msub, Msubu, Div, Divu, Mfhi, Mflo, Mthi, Mtlo, Beq, Bne, Blez, Bgtz, Bltz, Bgez,
-        Bltzal, Bgezal, Beql, Bnel, Blezl, Bgtzl, Bltzl, Bgezl, Bltzall, Bgezall, J, Jal, Jr, Jalr, Lb, Lbu,
-        Lh, Lhu, Lw, Lwl, Lwr, Ll, Sb, Sh, Sw, Swl, Swr, Sc, Teq, Tne, Tge, Tgeu, Tlt, Tltu, Teqi, Tnei, Tgei,
-        Tgeiu, Tlti, Tltiu, Break, Syscall, Sync, Synci, Pref, Rdhwr, Lwc1, Swc1, Ldc1, Sdc1, Mfc1, Mtc1,
-        Mfhc1, Mthc1, Cfc1, Ctc1, Bc1f, Bc1t, Bc1fl, Bc1tl, FpuArith,
+        Add, Addu, Sub, Subu, And, Or, Xor, Nor, Slt, Sltu, Sll, Srl, Sra, Sllv, Srlv, Srav, Rotr,
+        Rotrv, Movz, Movn, Clz, Clo, Seb, Seh, Wsbh, Ext, Ins, Addi, Addiu, Slti, Sltiu, Andi, Ori,
+        Xori, Lui, Mul, Mult, Multu, Madd, Maddu, Msub, Msubu, Div, Divu, Mfhi, Mflo, Mthi, Mtlo,
+        Beq, Bne, Blez, Bgtz, Bltz, Bgez, Bltzal, Bgezal, Beql, Bnel, Blezl, Bgtzl, Bltzl, Bgezl,
+        Bltzall, Bgezall, J, Jal, Jr, Jalr, Lb, Lbu, Lh, Lhu, Lw, Lwl, Lwr, Ll, Sb, Sh, Sw, Swl,
+        Swr, Sc, Teq, Tne, Tge, Tgeu, Tlt, Tltu, Teqi, Tnei, Tgei, Tgeiu, Tlti, Tltiu, Break,
+        Syscall, Sync, Synci, Pref, Rdhwr, Lwc1, Swc1, Ldc1, Sdc1, Mfc1, Mtc1, Mfhc1, Mthc1, Cfc1,
+        Ctc1, Bc1f, Bc1t, Bc1fl, Bc1tl, FpuArith,
     ];
     debug_assert!(all.iter().enumerate().all(|(i, op)| *op as usize == i));
     all

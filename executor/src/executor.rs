@@ -219,6 +219,13 @@ impl Machine {
         v
     }
 
+    /// Whether `GuestContext` accesses are recorded: in tracing mode, while a syscall is being served.
+    /// (Host edits through `GuestContext` outside a syscall are not part of the execution and are not
+    /// recorded; making them in tracing mode leaves a record the prover will reject.)
+    fn recording(&self) -> bool {
+        self.tracing && self.rec.in_syscall
+    }
+
     fn state(&self, clk: u64) -> CpuState {
         CpuState {
             clk,
@@ -255,7 +262,10 @@ impl Machine {
         }
         let first = addr & !3;
         let last = (addr + (len - 1)) & !3;
-        (first..=last).step_by(4).map(|w| self.mem.peek_word(w)).collect()
+        (first..=last)
+            .step_by(4)
+            .map(|w| self.mem.peek_word(w))
+            .collect()
     }
 }
 
@@ -272,47 +282,67 @@ impl GuestContext for Machine {
         if index == 0 || index >= 32 {
             return;
         }
-        if self.tracing {
-            self.rec.syscall_access(index as u32, self.regs[index], value);
+        if self.recording() {
+            self.rec
+                .syscall_access(index as u32, self.regs[index], value);
         }
         self.regs[index] = value;
     }
 
     fn read_word(&mut self, addr: u32) -> Result<u32, ExecError> {
         let v = self.mem.load_word(addr).map_err(|f| self.fault(f))?;
-        if self.tracing {
+        if self.recording() {
             self.rec.syscall_access(addr, v, v);
         }
         Ok(v)
     }
 
     fn write_word(&mut self, addr: u32, value: u32) -> Result<(), ExecError> {
-        let prev = self.mem.store_word(addr, value).map_err(|f| self.fault(f))?;
-        if self.tracing {
+        let prev = self
+            .mem
+            .store_word(addr, value)
+            .map_err(|f| self.fault(f))?;
+        if self.recording() {
             self.rec.syscall_access(addr, prev, value);
         }
         Ok(())
     }
 
     fn read_bytes(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, ExecError> {
-        self.mem.check_range(addr, len, false).map_err(|f| self.fault(f))?;
+        self.mem
+            .check_range(addr, len, false)
+            .map_err(|f| self.fault(f))?;
         let bytes = (0..len).map(|i| self.mem.peek_byte(addr + i)).collect();
-        if self.tracing {
+        if self.recording() {
             self.note_syscall_words(addr, len, &[]);
         }
         Ok(bytes)
     }
 
     fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), ExecError> {
-        let len = u32::try_from(bytes.len()).map_err(|_| self.fault(MemFault::InvalidAddress { addr }))?;
-        self.mem.check_range(addr, len, true).map_err(|f| self.fault(f))?;
-        let prev = if self.tracing { self.words_in(addr, len) } else { Vec::new() };
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| self.fault(MemFault::InvalidAddress { addr }))?;
+        self.mem
+            .check_range(addr, len, true)
+            .map_err(|f| self.fault(f))?;
+        let prev = if self.recording() {
+            self.words_in(addr, len)
+        } else {
+            Vec::new()
+        };
         self.mem.poke_bytes(addr, bytes);
-        if self.tracing {
+        if self.recording() {
             self.note_syscall_words(addr, len, &prev);
         }
         Ok(())
     }
+}
+
+/// One predecoded instruction word and how often it ran.
+#[derive(Clone, Copy, Debug)]
+struct CodeSlot {
+    inst: Option<Instruction>,
+    count: u64,
 }
 
 /// A loaded program ready to run.
@@ -320,7 +350,7 @@ pub struct Executor {
     m: Machine,
     /// Predecoded instructions from `text_base`; `None` for words outside executable segments or words that
     /// do not decode (an error only if executed).
-    code: Vec<Option<Instruction>>,
+    code: Vec<CodeSlot>,
     text_base: u32,
     /// Executable ranges `[start, end)`, to tell "not code" from "bad instruction".
     exec_ranges: Vec<(u32, u32)>,
@@ -337,7 +367,6 @@ pub struct Executor {
     trace_pcs_error: Option<String>,
     shard_sink: Option<ShardSink>,
     cycles: u64,
-    counts: [u64; NUM_OPCODES],
     used_fpu: Option<FpuUse>,
     exit_code: Option<u32>,
     in_delay_slot: bool,
@@ -367,7 +396,11 @@ impl Executor {
             }
             let end = u64::from(seg.vaddr) + u64::from(seg.mem_size);
             if seg.vaddr < layout::NULL_GUARD_END || end > u64::from(layout::USER_END) {
-                return Err(ExecError::InvalidAddress { pc: program.entry, word: 0, addr: seg.vaddr });
+                return Err(ExecError::InvalidAddress {
+                    pc: program.entry,
+                    word: 0,
+                    addr: seg.vaddr,
+                });
             }
             let file_len = seg.data.len().min(seg.mem_size as usize);
             mem.poke_bytes(seg.vaddr, &seg.data[..file_len]);
@@ -384,13 +417,16 @@ impl Executor {
         let text_end = exec_ranges.iter().map(|r| r.1).max().unwrap_or(0);
         let words = (text_end - text_base).div_ceil(4) as usize;
         let code = (0..words)
-            .map(|i| {
-                let addr = text_base + 4 * i as u32;
-                if exec_ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
-                    decode(mem.peek_word(addr)).ok()
-                } else {
-                    None
-                }
+            .map(|i| CodeSlot {
+                count: 0,
+                inst: {
+                    let addr = text_base + 4 * i as u32;
+                    if exec_ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
+                        decode(mem.peek_word(addr)).ok()
+                    } else {
+                        None
+                    }
+                },
             })
             .collect();
 
@@ -427,7 +463,6 @@ impl Executor {
             trace_pcs_error: None,
             shard_sink: config.shard_sink,
             cycles: 0,
-            counts: [0; NUM_OPCODES],
             used_fpu: None,
             exit_code: None,
             in_delay_slot: false,
@@ -443,7 +478,11 @@ impl Executor {
     }
 
     fn update_next_check(&mut self) {
-        self.next_check = if self.exit_code.is_some() { 0 } else { self.max_cycles.min(self.shard_end) };
+        self.next_check = if self.exit_code.is_some() {
+            0
+        } else {
+            self.max_cycles.min(self.shard_end)
+        };
     }
 
     /// Run until the guest exits or an error stops it.
@@ -479,22 +518,27 @@ impl Executor {
     }
 
     fn run_loop<const T: bool, const PCS: bool>(&mut self) -> Result<(), ExecError> {
-        loop {
-            if self.cycles >= self.next_check && self.boundary()? {
-                break;
-            }
-            if PCS {
-                self.emit_pc();
-            }
-            self.exec::<T>()?;
-        }
+        let result = self.run_until_stop::<T, PCS>();
+        // Flush even after an error: the PC trace is most useful when the guest failed.
         if let Some(w) = self.trace_pcs.as_mut()
             && let Err(e) = w.flush()
             && self.trace_pcs_error.is_none()
         {
             self.trace_pcs_error = Some(e.to_string());
         }
-        Ok(())
+        result
+    }
+
+    fn run_until_stop<const T: bool, const PCS: bool>(&mut self) -> Result<(), ExecError> {
+        loop {
+            if self.cycles >= self.next_check && self.boundary()? {
+                return Ok(());
+            }
+            if PCS {
+                self.emit_pc();
+            }
+            self.exec::<T>()?;
+        }
     }
 
     /// Slow path at `next_check`: returns `true` when the run is over (exit), errors at the cycle limit,
@@ -507,7 +551,10 @@ impl Executor {
             return Ok(true);
         }
         if self.cycles >= self.max_cycles {
-            return Err(ExecError::CycleLimit { pc: self.m.pc, limit: self.max_cycles });
+            return Err(ExecError::CycleLimit {
+                pc: self.m.pc,
+                limit: self.max_cycles,
+            });
         }
         if self.mode == Mode::Tracing && self.cycles >= self.shard_end {
             if self.in_delay_slot {
@@ -564,17 +611,30 @@ impl Executor {
         use Opcode::*;
         let pc = self.m.pc;
         let next_pc = self.m.next_pc;
-        let inst = match self.code.get((pc.wrapping_sub(self.text_base) >> 2) as usize) {
-            Some(Some(inst)) if pc & 3 == 0 => *inst,
+        let inst = match self
+            .code
+            .get_mut((pc.wrapping_sub(self.text_base) >> 2) as usize)
+        {
+            Some(CodeSlot {
+                inst: Some(inst),
+                count,
+            }) if pc & 3 == 0 => {
+                // Counting per instruction rather than per opcode avoids a store-to-load dependency
+                // when the same opcode runs back to back, and gives a per-PC profile for free.
+                *count += 1;
+                *inst
+            }
             _ => return Err(self.fetch_error(pc)),
         };
         let in_slot = self.in_delay_slot;
         self.in_delay_slot = false;
         if in_slot && inst.opcode.is_branch_or_jump() {
-            return Err(ExecError::BranchInDelaySlot { pc, word: inst.word });
+            return Err(ExecError::BranchInDelaySlot {
+                pc,
+                word: inst.word,
+            });
         }
         self.cycles += 1;
-        self.counts[inst.opcode as usize] += 1;
         let clk = self.cycles;
         let access_start = if T {
             self.m.rec.clk = clk;
@@ -594,7 +654,14 @@ impl Executor {
         macro_rules! alu {
             ($a:expr, $b:expr, $c:expr, $d:expr) => {
                 if T {
-                    m.rec.cur.alu.push(AluEvent { clk, opcode: op, a: $a, b: $b, c: $c, d: $d });
+                    m.rec.cur.alu.push(AluEvent {
+                        clk,
+                        opcode: op,
+                        a: $a,
+                        b: $b,
+                        c: $c,
+                        d: $d,
+                    });
                 }
             };
         }
@@ -649,7 +716,11 @@ impl Executor {
         }
         macro_rules! trap {
             ($kind:expr) => {
-                return Err(ExecError::Trap { pc, word, kind: $kind })
+                return Err(ExecError::Trap {
+                    pc,
+                    word,
+                    kind: $kind,
+                })
             };
         }
         macro_rules! fault {
@@ -681,7 +752,16 @@ impl Executor {
                     self.in_delay_slot = true;
                 }
                 if T {
-                    m.rec.cur.branch.push(BranchEvent { clk, pc, opcode: op, rs_value, rt_value, taken, target, link });
+                    m.rec.cur.branch.push(BranchEvent {
+                        clk,
+                        pc,
+                        opcode: op,
+                        rs_value,
+                        rt_value,
+                        taken,
+                        target,
+                        link,
+                    });
                 }
             }};
         }
@@ -768,7 +848,11 @@ impl Executor {
             (accumulate: $acc:expr, |$b:ident, $c:ident, $old:ident| $e:expr) => {{
                 let $b = m.r::<T>(inst.rs, SLOT_RS);
                 let $c = m.r::<T>(inst.rt, SLOT_RT);
-                let (prev_hi, prev_lo) = if $acc { (m.get_hi::<false>(), m.get_lo::<false>()) } else { (m.hi, m.lo) };
+                let (prev_hi, prev_lo) = if $acc {
+                    (m.get_hi::<false>(), m.get_lo::<false>())
+                } else {
+                    (m.hi, m.lo)
+                };
                 let $old = ((prev_hi as u64) << 32) | prev_lo as u64;
                 let result: u64 = $e;
                 let (hi, lo) = ((result >> 32) as u32, result as u32);
@@ -783,14 +867,18 @@ impl Executor {
             Add => {
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 let c = m.r::<T>(inst.rt, SLOT_RT);
-                let Some(a) = (b as i32).checked_add(c as i32) else { trap!(TrapKind::IntegerOverflow) };
+                let Some(a) = (b as i32).checked_add(c as i32) else {
+                    trap!(TrapKind::IntegerOverflow)
+                };
                 m.w::<T>(inst.rd, a as u32);
                 alu!(a as u32, b, c, 0);
             }
             Sub => {
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 let c = m.r::<T>(inst.rt, SLOT_RT);
-                let Some(a) = (b as i32).checked_sub(c as i32) else { trap!(TrapKind::IntegerOverflow) };
+                let Some(a) = (b as i32).checked_sub(c as i32) else {
+                    trap!(TrapKind::IntegerOverflow)
+                };
                 m.w::<T>(inst.rd, a as u32);
                 alu!(a as u32, b, c, 0);
             }
@@ -862,7 +950,9 @@ impl Executor {
             // --- ALU, immediate form ---
             Addi => {
                 let b = m.r::<T>(inst.rs, SLOT_RS);
-                let Some(a) = (b as i32).checked_add(imm as i32) else { trap!(TrapKind::IntegerOverflow) };
+                let Some(a) = (b as i32).checked_add(imm as i32) else {
+                    trap!(TrapKind::IntegerOverflow)
+                };
                 m.w::<T>(inst.rt, a as u32);
                 alu!(a as u32, b, imm, 0);
             }
@@ -885,11 +975,17 @@ impl Executor {
                 m.w::<T>(inst.rd, a);
                 muldiv!(b, c, m.hi, a, m.hi, m.lo);
             }
-            Mult => hilo_op!(accumulate: false, |b, c, _old| (b as i32 as i64 * c as i32 as i64) as u64),
+            Mult => {
+                hilo_op!(accumulate: false, |b, c, _old| (b as i32 as i64 * c as i32 as i64) as u64)
+            }
             Multu => hilo_op!(accumulate: false, |b, c, _old| b as u64 * c as u64),
-            Madd => hilo_op!(accumulate: true, |b, c, old| old.wrapping_add((b as i32 as i64 * c as i32 as i64) as u64)),
+            Madd => {
+                hilo_op!(accumulate: true, |b, c, old| old.wrapping_add((b as i32 as i64 * c as i32 as i64) as u64))
+            }
             Maddu => hilo_op!(accumulate: true, |b, c, old| old.wrapping_add(b as u64 * c as u64)),
-            Msub => hilo_op!(accumulate: true, |b, c, old| old.wrapping_sub((b as i32 as i64 * c as i32 as i64) as u64)),
+            Msub => {
+                hilo_op!(accumulate: true, |b, c, old| old.wrapping_sub((b as i32 as i64 * c as i32 as i64) as u64))
+            }
             Msubu => hilo_op!(accumulate: true, |b, c, old| old.wrapping_sub(b as u64 * c as u64)),
             Div => hilo_op!(accumulate: false, |b, c, _old| {
                 let (q, r) = if c == 0 {
@@ -900,7 +996,10 @@ impl Executor {
                 ((r as u64) << 32) | q as u64
             }),
             Divu => hilo_op!(accumulate: false, |b, c, _old| {
-                let (q, r) = if c == 0 { (u32::MAX, b) } else { (b / c, b % c) };
+                let (q, r) = match b.checked_div(c) {
+                    Some(q) => (q, b % c),
+                    None => (u32::MAX, b),
+                };
                 ((r as u64) << 32) | q as u64
             }),
             Mfhi => {
@@ -1063,7 +1162,11 @@ impl Executor {
                     3 => 1,
                     29 => self.syscalls.thread_pointer(),
                     _ => {
-                        return Err(ExecError::UnsupportedInstruction { pc, word, what: "RDHWR of this register" });
+                        return Err(ExecError::UnsupportedInstruction {
+                            pc,
+                            word,
+                            what: "RDHWR of this register",
+                        });
                     }
                 };
                 m.w::<T>(inst.rt, value);
@@ -1145,9 +1248,17 @@ impl Executor {
                 exit,
             });
             if let Some(kind) = PrecompileKind::from_syscall(number) {
-                let accesses =
-                    m.rec.cur.accesses[access_start..].iter().filter(|a| !is_register(a.addr)).copied().collect();
-                m.rec.cur.precompile.push(PrecompileEvent { clk, kind, args: [args[0], args[1]], accesses });
+                let accesses = m.rec.cur.accesses[access_start..]
+                    .iter()
+                    .filter(|a| !is_register(a.addr))
+                    .copied()
+                    .collect();
+                m.rec.cur.precompile.push(PrecompileEvent {
+                    clk,
+                    kind,
+                    args: [args[0], args[1]],
+                    accesses,
+                });
             }
         }
         if let Some(code) = exit {
@@ -1171,9 +1282,15 @@ impl Executor {
         } else {
             None
         };
+        let mut counts = [0u64; NUM_OPCODES];
+        for slot in &self.code {
+            if let Some(inst) = slot.inst {
+                counts[inst.opcode as usize] += slot.count;
+            }
+        }
         let opcode_counts: Vec<(Opcode, u64)> = all_opcodes()
             .iter()
-            .zip(self.counts.iter())
+            .zip(counts.iter())
             .filter(|(_, n)| **n > 0)
             .map(|(op, n)| (*op, *n))
             .collect();
@@ -1253,8 +1370,12 @@ impl Executor {
         &self.syscalls
     }
     /// The predecoded program (`None` where a word is not code or does not decode).
-    pub fn code(&self) -> &[Option<Instruction>] {
-        &self.code
+    pub fn code(&self) -> Vec<Option<Instruction>> {
+        self.code.iter().map(|slot| slot.inst).collect()
+    }
+    /// How many times each instruction of [`Self::code`] has executed (a per-PC profile).
+    pub fn execution_counts(&self) -> Vec<u64> {
+        self.code.iter().map(|slot| slot.count).collect()
     }
     /// Address of `code()[0]`.
     pub fn text_base(&self) -> u32 {
@@ -1293,7 +1414,11 @@ impl GuestContext for Executor {
 /// The low `bits` bits set (`bits` in 0..=32).
 #[inline(always)]
 fn low_mask(bits: u32) -> u32 {
-    if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 }
+    if bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    }
 }
 
 #[inline(always)]

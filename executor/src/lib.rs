@@ -12,11 +12,12 @@ pub mod memory;
 pub mod record;
 pub mod syscalls;
 
-pub use error::{ExecError, TrapKind};
 pub use elf::{Program, Segment};
+pub use error::{ExecError, TrapKind};
 pub use events::{CpuEvent, MemoryAccess, MemoryEntry};
 pub use executor::{
-    DEFAULT_SHARD_CYCLES, ExecutionReport, Executor, ExecutorConfig, FpuUse, Machine, Mode, ShardSink,
+    DEFAULT_SHARD_CYCLES, ExecutionReport, Executor, ExecutorConfig, FpuUse, Machine, Mode,
+    ShardSink,
 };
 pub use instruction::{InstrClass, Instruction, Opcode, decode};
 pub use memory::Memory;

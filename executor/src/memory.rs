@@ -37,7 +37,12 @@ impl MemFault {
         use crate::ExecError;
         match self {
             MemFault::InvalidAddress { addr } => ExecError::InvalidAddress { pc, word, addr },
-            MemFault::Misaligned { addr, size } => ExecError::MisalignedAccess { pc, word, addr, size },
+            MemFault::Misaligned { addr, size } => ExecError::MisalignedAccess {
+                pc,
+                word,
+                addr,
+                size,
+            },
             MemFault::WriteToCode { addr } => ExecError::WriteToCode { pc, word, addr },
         }
     }
@@ -80,7 +85,13 @@ impl core::fmt::Debug for Memory {
 impl Memory {
     /// Empty memory (all zero), no code ranges.
     pub fn new() -> Self {
-        Self { pages: vec![None; NUM_PAGES], code: Vec::new(), code_lo: 0, code_len: 0, mapped_pages: 0 }
+        Self {
+            pages: vec![None; NUM_PAGES],
+            code: Vec::new(),
+            code_lo: 0,
+            code_len: 0,
+            mapped_pages: 0,
+        }
     }
 
     /// Mark `[start, end)` as code: later stores into it fault with [`MemFault::WriteToCode`].
@@ -99,7 +110,8 @@ impl Memory {
     /// Whether `addr` lies in a code range.
     #[inline(always)]
     pub fn is_code(&self, addr: u32) -> bool {
-        addr.wrapping_sub(self.code_lo) < self.code_len && self.code.iter().any(|&(s, e)| addr >= s && addr < e)
+        addr.wrapping_sub(self.code_lo) < self.code_len
+            && self.code.iter().any(|&(s, e)| addr >= s && addr < e)
     }
 
     /// Number of pages that hold data.
@@ -229,7 +241,9 @@ impl Memory {
         if len == 0 {
             return Ok(());
         }
-        let last = addr.checked_add(len - 1).ok_or(MemFault::InvalidAddress { addr })?;
+        let last = addr
+            .checked_add(len - 1)
+            .ok_or(MemFault::InvalidAddress { addr })?;
         if !in_user_range(addr) {
             return Err(MemFault::InvalidAddress { addr });
         }
@@ -267,26 +281,62 @@ mod tests {
         assert_eq!(m.load_byte(0x2003), Ok(0x11));
         assert_eq!(m.load_half(0x2002), Ok(0x1122));
         assert_eq!(m.store_byte(0x2001, 0xaabb), Ok((0x1122_3344, 0x1122_bb44)));
-        assert_eq!(m.store_half(0x2002, 0xdead_beef), Ok((0x1122_bb44, 0xbeef_bb44)));
+        assert_eq!(
+            m.store_half(0x2002, 0xdead_beef),
+            Ok((0x1122_bb44, 0xbeef_bb44))
+        );
         assert_eq!(m.load_word(0x2000), Ok(0xbeef_bb44));
     }
 
     #[test]
     fn faults() {
         let mut m = Memory::new();
-        assert_eq!(m.load_word(0x0ffc), Err(MemFault::InvalidAddress { addr: 0x0ffc }));
+        assert_eq!(
+            m.load_word(0x0ffc),
+            Err(MemFault::InvalidAddress { addr: 0x0ffc })
+        );
         assert_eq!(m.load_word(0), Err(MemFault::InvalidAddress { addr: 0 }));
-        assert_eq!(m.load_byte(0x8000_0000), Err(MemFault::InvalidAddress { addr: 0x8000_0000 }));
-        assert_eq!(m.load_word(0x2002), Err(MemFault::Misaligned { addr: 0x2002, size: 4 }));
-        assert_eq!(m.load_half(0x2001), Err(MemFault::Misaligned { addr: 0x2001, size: 2 }));
+        assert_eq!(
+            m.load_byte(0x8000_0000),
+            Err(MemFault::InvalidAddress { addr: 0x8000_0000 })
+        );
+        assert_eq!(
+            m.load_word(0x2002),
+            Err(MemFault::Misaligned {
+                addr: 0x2002,
+                size: 4
+            })
+        );
+        assert_eq!(
+            m.load_half(0x2001),
+            Err(MemFault::Misaligned {
+                addr: 0x2001,
+                size: 2
+            })
+        );
         m.add_code_range(0x40_0000, 0x40_0100);
-        assert_eq!(m.store_byte(0x40_00ff, 1), Err(MemFault::WriteToCode { addr: 0x40_00ff }));
+        assert_eq!(
+            m.store_byte(0x40_00ff, 1),
+            Err(MemFault::WriteToCode { addr: 0x40_00ff })
+        );
         assert!(m.store_word(0x40_0100, 1).is_ok());
         assert!(m.store_word(0x3f_fffc, 1).is_ok());
-        assert_eq!(m.check_range(0x40_0100 - 8, 16, true), Err(MemFault::WriteToCode { addr: 0x40_00f8 }));
-        assert_eq!(m.check_range(0x3f_fff0, 0x20, true), Err(MemFault::WriteToCode { addr: 0x40_0000 }));
-        assert_eq!(m.check_range(0x7fff_fff0, 0x20, false), Err(MemFault::InvalidAddress { addr: 0x8000_000f }));
-        assert_eq!(m.check_range(0xffff_fff0, 0x20, false), Err(MemFault::InvalidAddress { addr: 0xffff_fff0 }));
+        assert_eq!(
+            m.check_range(0x40_0100 - 8, 16, true),
+            Err(MemFault::WriteToCode { addr: 0x40_00f8 })
+        );
+        assert_eq!(
+            m.check_range(0x3f_fff0, 0x20, true),
+            Err(MemFault::WriteToCode { addr: 0x40_0000 })
+        );
+        assert_eq!(
+            m.check_range(0x7fff_fff0, 0x20, false),
+            Err(MemFault::InvalidAddress { addr: 0x8000_000f })
+        );
+        assert_eq!(
+            m.check_range(0xffff_fff0, 0x20, false),
+            Err(MemFault::InvalidAddress { addr: 0xffff_fff0 })
+        );
     }
 
     #[test]

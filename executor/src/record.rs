@@ -76,6 +76,8 @@ pub(crate) struct Recorder {
     /// During a syscall: location -> index in `cur.accesses`, to merge repeated accesses.
     syscall_index: HashMap<u32, usize>,
     pub in_syscall: bool,
+    /// Shards started so far (finished shards may have been handed to a sink already).
+    shards_opened: u32,
 }
 
 impl Recorder {
@@ -83,13 +85,18 @@ impl Recorder {
     pub fn new(tracing: bool) -> Self {
         Self {
             reg_ts: [0; NUM_REG_LOCATIONS],
-            mem_ts: if tracing { vec![None; NUM_PAGES] } else { Vec::new() },
+            mem_ts: if tracing {
+                vec![None; NUM_PAGES]
+            } else {
+                Vec::new()
+            },
             clk: 0,
             shard_start_ts: 0,
             cur: Shard::default(),
             shards: Vec::new(),
             syscall_index: HashMap::new(),
             in_syscall: false,
+            shards_opened: 0,
         }
     }
 
@@ -99,13 +106,14 @@ impl Recorder {
         // costs no physical memory.
         let n = expected_cycles.min(1 << 22) as usize;
         self.cur = Shard {
-            index: self.shards.len() as u32,
+            index: self.shards_opened,
             initial_state: Some(state),
             cpu: Vec::with_capacity(n),
             accesses: Vec::with_capacity(3 * n),
             alu: Vec::with_capacity(n / 2),
             ..Shard::default()
         };
+        self.shards_opened += 1;
         self.shard_start_ts = timestamp(state.clk, 0);
     }
 
@@ -126,7 +134,11 @@ impl Recorder {
                 } else {
                     (mem.peek_word(e.addr), self.mem_ts_of(e.addr))
                 };
-                MemoryEntry { addr: e.addr, value, timestamp }
+                MemoryEntry {
+                    addr: e.addr,
+                    value,
+                    timestamp,
+                }
             })
             .collect();
         shard.final_state = Some(state);
@@ -147,16 +159,34 @@ impl Recorder {
 
     #[inline(always)]
     fn mem_ts_slot(&mut self, addr: u32) -> &mut u64 {
-        let page = self.mem_ts[(addr >> PAGE_BITS) as usize].get_or_insert_with(|| Box::new([0; WORDS_PER_PAGE]));
+        let page = self.mem_ts[(addr >> PAGE_BITS) as usize]
+            .get_or_insert_with(|| Box::new([0; WORDS_PER_PAGE]));
         &mut page[((addr >> 2) as usize) & (WORDS_PER_PAGE - 1)]
     }
 
     #[inline(always)]
-    fn push(&mut self, addr: u32, prev_value: u32, value: u32, prev_timestamp: u64, timestamp: u64) {
+    fn push(
+        &mut self,
+        addr: u32,
+        prev_value: u32,
+        value: u32,
+        prev_timestamp: u64,
+        timestamp: u64,
+    ) {
         if prev_timestamp < self.shard_start_ts {
-            self.cur.memory_init.push(MemoryEntry { addr, value: prev_value, timestamp: prev_timestamp });
+            self.cur.memory_init.push(MemoryEntry {
+                addr,
+                value: prev_value,
+                timestamp: prev_timestamp,
+            });
         }
-        self.cur.accesses.push(MemoryAccess { addr, value, prev_value, prev_timestamp, timestamp });
+        self.cur.accesses.push(MemoryAccess {
+            addr,
+            value,
+            prev_value,
+            prev_timestamp,
+            timestamp,
+        });
     }
 
     /// Record an access to register-space location `r` at `slot` of the current cycle.
@@ -205,6 +235,9 @@ impl Recorder {
         if !self.shard_is_empty() || self.shards.is_empty() {
             self.close_shard(state, mem);
         }
-        ExecutionRecord { text_base, shards: self.shards }
+        ExecutionRecord {
+            text_base,
+            shards: self.shards,
+        }
     }
 }

@@ -473,7 +473,7 @@ fn segment_problems_are_rejected() {
             total: 0x4000_0000 + DATA_OFF as u64
         })
     );
-    // 64 MiB of code passes, one page more does not; the same amount of data is fine.
+    // Code may span 64 MiB, not one page more, whether one segment or two far apart; data may be larger.
     let code_limit = MAX_CODE_SIZE as u32;
     let far_data = |b: &mut Vec<u8>| put_u32(b, ph(1, P_VADDR), 0x6000_0000);
     assert!(
@@ -483,13 +483,28 @@ fn segment_problems_are_rejected() {
         })
         .is_ok()
     );
+    let code_end = u64::from(TEXT_VADDR) + u64::from(code_limit) + 0x1000;
     assert_eq!(
         mutated(|b| {
             far_data(b);
             put_u32(b, ph(0, P_MEMSZ), code_limit + 0x1000);
         }),
-        Err(ElfError::TooMuchCode {
-            total: u64::from(code_limit) + 0x1000
+        Err(ElfError::CodeTooLarge {
+            start: TEXT_VADDR,
+            end: code_end
+        })
+    );
+    let data_vaddr = TEXT_VADDR + code_limit;
+    let far_code = mutated(|b| {
+        put_u32(b, ph(1, P_VADDR), data_vaddr);
+        put_u32(b, ph(1, P_FLAGS), PF_R | PF_X);
+    });
+    let far_end = u64::from(data_vaddr) + u64::from(DATA_MEMSZ);
+    assert_eq!(
+        far_code,
+        Err(ElfError::CodeTooLarge {
+            start: TEXT_VADDR,
+            end: far_end
         })
     );
     assert!(mutated(|b| put_u32(b, ph(1, P_MEMSZ), code_limit + 0x1000)).is_ok());
@@ -863,12 +878,13 @@ fn tool_available(tool: &str) -> bool {
 fn hello_binary() -> Option<PathBuf> {
     static HELLO: OnceLock<Option<PathBuf>> = OnceLock::new();
     HELLO
-        .get_or_init(|| build_static_c("hello", HELLO_C))
+        .get_or_init(|| build_static_c("hello", HELLO_C, &[]))
         .clone()
 }
 
-/// Compiles `source` into a static mips32r2 glibc executable; `None` when the compiler is missing.
-fn build_static_c(name: &str, source: &str) -> Option<PathBuf> {
+/// Compiles `source` into a static mips32r2 glibc executable named `name`; `None` when the compiler is
+/// missing.
+fn build_static_c(name: &str, source: &str, extra_flags: &[&str]) -> Option<PathBuf> {
     if !tool_available("mipsel-linux-gnu-gcc") {
         return None;
     }
@@ -878,7 +894,9 @@ fn build_static_c(name: &str, source: &str) -> Option<PathBuf> {
     let elf = dir.join(name);
     std::fs::write(&c_file, source).unwrap();
     let output = Command::new("mipsel-linux-gnu-gcc")
-        .args(["-O2", "-march=mips32r2", "-static", "-o"])
+        .args(["-O2", "-march=mips32r2", "-static"])
+        .args(extra_flags)
+        .arg("-o")
         .arg(&elf)
         .arg(&c_file)
         .output()
@@ -972,7 +990,7 @@ fn static_glibc_binary_loads_like_goblin_sees_it() {
 
 #[test]
 fn loader_agrees_with_qemu_on_the_aux_vector() {
-    let Some(path) = build_static_c("auxv", AUXV_C) else {
+    let Some(path) = build_static_c("auxv", AUXV_C, &[]) else {
         return;
     };
     if !tool_available("qemu-mipsel") {
@@ -995,6 +1013,88 @@ fn loader_agrees_with_qemu_on_the_aux_vector() {
     let decoded = decode(&build_initial_stack(&program, &strings(&["auxv"]), &[]));
     assert_eq!(aux(&decoded, auxv::AT_PHDR), Some(hex(fields[0])));
     assert_eq!(aux(&decoded, auxv::AT_ENTRY), Some(hex(fields[3])));
+}
+
+/// Prints what glibc's startup made of the initial stack: arguments, environment, auxv values both sides
+/// must agree on, a TLS variable (static TLS setup finds `PT_TLS` through `AT_PHDR`), and runs with the stack
+/// protector on (its canary comes from `AT_RANDOM`).
+const STARTUP_C: &str = r#"
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/auxv.h>
+__thread int tls_counter = 5;
+int main(int argc, char **argv, char **envp) {
+  printf("argc=%d\n", argc);
+  for (int i = 0; i < argc; i++) printf("argv[%d]=%s\n", i, argv[i]);
+  for (int i = 0; envp[i]; i++) printf("env=%s\n", envp[i]);
+  printf("phdr=%lx phent=%lu phnum=%lu pagesz=%lu entry=%lx clktck=%lu secure=%lu base=%lu\n",
+         getauxval(AT_PHDR), getauxval(AT_PHENT), getauxval(AT_PHNUM), getauxval(AT_PAGESZ),
+         getauxval(AT_ENTRY), getauxval(AT_CLKTCK), getauxval(AT_SECURE), getauxval(AT_BASE));
+  printf("sp16=%d\n", (int)(((uintptr_t)argv - 4) % 16));
+  tls_counter += argc;
+  printf("tls=%d\n", tls_counter);
+  return 3;
+}
+"#;
+
+#[test]
+fn static_glibc_startup_matches_qemu() {
+    use zkmips_executor::executor::{Executor, ExecutorConfig};
+    use zkmips_executor::syscalls::SyscallConfig;
+
+    let Some(elf) = build_static_c("startup", STARTUP_C, &["-fstack-protector-all"]) else {
+        return;
+    };
+    if !tool_available("qemu-mipsel") {
+        return;
+    }
+
+    let args = strings(&[elf.to_str().unwrap(), "one", "two words"]);
+    let env = strings(&["A=1", "LANG=C"]);
+    let qemu = Command::new("qemu-mipsel")
+        .args(&args)
+        .env_clear()
+        .envs(env.iter().map(|e| e.split_once('=').unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        qemu.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&qemu.stderr)
+    );
+    let expected = String::from_utf8(qemu.stdout).unwrap();
+    assert!(expected.contains("argv[2]=two words\n"), "{expected}");
+
+    let program = Program::from_elf(&std::fs::read(&elf).unwrap()).unwrap();
+    let config = ExecutorConfig {
+        max_cycles: Some(50_000_000),
+        args,
+        env,
+        syscalls: SyscallConfig {
+            echo_output: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let report = Executor::new(&program, config)
+        .unwrap()
+        .run()
+        .expect("the probe runs to completion");
+    let ours = String::from_utf8(report.stdout).unwrap();
+    // qemu-user hands the environment over in reverse order; Linux (and zkmips) keep the caller's order.
+    assert!(ours.contains("env=A=1\nenv=LANG=C\n"), "{ours}");
+    let sorted_lines = |text: &str| {
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_unstable();
+        lines.join("\n")
+    };
+    assert_eq!(
+        sorted_lines(&ours),
+        sorted_lines(&expected),
+        "zkmips:\n{ours}\nqemu:\n{expected}"
+    );
+    assert_eq!(report.exit_code, 3);
 }
 
 #[test]

@@ -41,7 +41,15 @@ fn add_sub_overflow_traps() {
     assert_eq!(rtype(0x20, 1, 2), 3);
     assert_eq!(rtype(0x20, MIN, MAX), u32::MAX);
     assert_eq!(rtype(0x22, 5, 7), (-2i32) as u32);
-    let overflow = |e: ExecError| matches!(e, ExecError::Trap { kind: TrapKind::IntegerOverflow, .. });
+    let overflow = |e: ExecError| {
+        matches!(
+            e,
+            ExecError::Trap {
+                kind: TrapKind::IntegerOverflow,
+                ..
+            }
+        )
+    };
     assert!(overflow(rtype_err(0x20, MAX, 1)));
     assert!(overflow(rtype_err(0x20, MIN, u32::MAX)));
     assert!(overflow(rtype_err(0x22, MIN, 1)));
@@ -64,7 +72,14 @@ fn overflowing_add_leaves_destination_unchanged() {
     let p = program(&body, &[]);
     let mut e = zkmips_executor::Executor::new(&p, config(Mode::Fast)).unwrap();
     let err = e.run().unwrap_err();
-    assert_eq!(err, ExecError::Trap { pc: pc_of(4), word: special(0x20, T0, T0, T2, 0), kind: TrapKind::IntegerOverflow });
+    assert_eq!(
+        err,
+        ExecError::Trap {
+            pc: pc_of(4),
+            word: special(0x20, T0, T0, T2, 0),
+            kind: TrapKind::IntegerOverflow
+        }
+    );
     assert_eq!(e.reg(T2 as usize), 0x1234);
 }
 
@@ -83,14 +98,25 @@ fn logic_and_compare() {
     assert_eq!(itype_op(0x0b, 5, -1), 1); // 5 < 0xffffffff unsigned
     assert_eq!(itype_op(0x0b, u32::MAX, -1), 0);
     assert_eq!(itype_op(0x0c, u32::MAX, 0x8001u16 as i16 as i32), 0x8001);
-    assert_eq!(itype_op(0x0d, 0x1234_0000, 0xffffu16 as i16 as i32), 0x1234_ffff);
-    assert_eq!(itype_op(0x0e, 0xffff_ffff, 0x00ffu16 as i16 as i32), 0xffff_ff00);
-    assert_eq!(with3(lui(T2, 0x8765), 0, 0, 1).reg(T2 as usize), 0x8765_0000);
+    assert_eq!(
+        itype_op(0x0d, 0x1234_0000, 0xffffu16 as i16 as i32),
+        0x1234_ffff
+    );
+    assert_eq!(
+        itype_op(0x0e, 0xffff_ffff, 0x00ffu16 as i16 as i32),
+        0xffff_ff00
+    );
+    assert_eq!(
+        with3(lui(T2, 0x8765), 0, 0, 1).reg(T2 as usize),
+        0x8765_0000
+    );
 }
 
 #[test]
 fn shifts_and_rotates() {
-    let sh = |funct: u32, rs: u32, v: u32, sa: u32| with3(special(funct, rs, T1, T2, sa), 0, v, 0).reg(T2 as usize);
+    let sh = |funct: u32, rs: u32, v: u32, sa: u32| {
+        with3(special(funct, rs, T1, T2, sa), 0, v, 0).reg(T2 as usize)
+    };
     let v = 0x8000_0001;
     assert_eq!(sh(0x00, 0, v, 0), v);
     assert_eq!(sh(0x00, 0, v, 31), MIN);
@@ -101,7 +127,9 @@ fn shifts_and_rotates() {
     assert_eq!(sh(0x02, 1, v, 0), v);
     assert_eq!(sh(0x02, 1, 0x1234_5678, 31), 0x2468_acf0);
     // Variable shifts use the low 5 bits of rs ($t0).
-    let shv = |funct: u32, sa: u32, v: u32, amount: u32| with3(special(funct, T0, T1, T2, sa), amount, v, 0).reg(T2 as usize);
+    let shv = |funct: u32, sa: u32, v: u32, amount: u32| {
+        with3(special(funct, T0, T1, T2, sa), amount, v, 0).reg(T2 as usize)
+    };
     assert_eq!(shv(0x04, 0, 1, 33), 2);
     assert_eq!(shv(0x04, 0, 1, 31), MIN);
     assert_eq!(shv(0x06, 0, MIN, 0x3f), 1);
@@ -114,10 +142,22 @@ fn shifts_and_rotates() {
 #[test]
 fn movz_movn() {
     // MOVZ t2 = t0 if t1 == 0
-    assert_eq!(with3(special(0x0a, T0, T1, T2, 0), 7, 0, 9).reg(T2 as usize), 7);
-    assert_eq!(with3(special(0x0a, T0, T1, T2, 0), 7, 1, 9).reg(T2 as usize), 9);
-    assert_eq!(with3(special(0x0b, T0, T1, T2, 0), 7, 1, 9).reg(T2 as usize), 7);
-    assert_eq!(with3(special(0x0b, T0, T1, T2, 0), 7, 0, 9).reg(T2 as usize), 9);
+    assert_eq!(
+        with3(special(0x0a, T0, T1, T2, 0), 7, 0, 9).reg(T2 as usize),
+        7
+    );
+    assert_eq!(
+        with3(special(0x0a, T0, T1, T2, 0), 7, 1, 9).reg(T2 as usize),
+        9
+    );
+    assert_eq!(
+        with3(special(0x0b, T0, T1, T2, 0), 7, 1, 9).reg(T2 as usize),
+        7
+    );
+    assert_eq!(
+        with3(special(0x0b, T0, T1, T2, 0), 7, 0, 9).reg(T2 as usize),
+        9
+    );
 }
 
 #[test]
@@ -144,7 +184,9 @@ fn seb_seh_wsbh() {
 #[test]
 fn ext_ins_extremes() {
     // EXT rt=t2, rs=t0, msbd = size-1 in rd, lsb in sa.
-    let ext = |v: u32, pos: u32, size: u32| with3(special3(0x00, T0, T2, size - 1, pos), v, 0, 0).reg(T2 as usize);
+    let ext = |v: u32, pos: u32, size: u32| {
+        with3(special3(0x00, T0, T2, size - 1, pos), v, 0, 0).reg(T2 as usize)
+    };
     assert_eq!(ext(0xdead_beef, 0, 32), 0xdead_beef);
     assert_eq!(ext(0xdead_beef, 31, 1), 1);
     assert_eq!(ext(0xdead_beef, 0, 1), 1);
@@ -188,7 +230,10 @@ fn multiply_and_accumulate() {
     let msub = special2(0x04, T0, T1, 0);
     let msubu = special2(0x05, T0, T1, 0);
     assert_eq!(hilo(maddu, 1, 1, 0, u32::MAX), (1, 0));
-    assert_eq!(hilo(maddu, u32::MAX, u32::MAX, u32::MAX, u32::MAX), (0xffff_fffe, 0));
+    assert_eq!(
+        hilo(maddu, u32::MAX, u32::MAX, u32::MAX, u32::MAX),
+        (0xffff_fffe, 0)
+    );
     assert_eq!(hilo(madd, u32::MAX, 1, 0, 0), (u32::MAX, u32::MAX)); // 0 + (-1)
     assert_eq!(hilo(madd, u32::MAX, 1, 0, 1), (0, 0));
     assert_eq!(hilo(msub, 1, 1, 1, 0), (0, u32::MAX));
@@ -293,31 +338,27 @@ fn byte_and_half_loads_stores() {
 
 /// Byte-level reference models of the little-endian unaligned instructions.
 fn ref_lwl(mem: [u8; 4], rt: u32, b: usize) -> u32 {
+    // Bytes mem[0..=b] become the top b+1 bytes of the register.
     let mut r = rt.to_le_bytes();
-    for i in 0..=b {
-        r[3 - b + i] = mem[i];
-    }
+    r[3 - b..].copy_from_slice(&mem[..=b]);
     u32::from_le_bytes(r)
 }
 fn ref_lwr(mem: [u8; 4], rt: u32, b: usize) -> u32 {
+    // Bytes mem[b..4] become the low 4-b bytes of the register.
     let mut r = rt.to_le_bytes();
-    for i in b..4 {
-        r[i - b] = mem[i];
-    }
+    r[..4 - b].copy_from_slice(&mem[b..]);
     u32::from_le_bytes(r)
 }
 fn ref_swl(mem: [u8; 4], rt: u32, b: usize) -> u32 {
+    // The top b+1 register bytes go to mem[0..=b].
     let (mut m, r) = (mem, rt.to_le_bytes());
-    for i in 0..=b {
-        m[i] = r[3 - b + i];
-    }
+    m[..=b].copy_from_slice(&r[3 - b..]);
     u32::from_le_bytes(m)
 }
 fn ref_swr(mem: [u8; 4], rt: u32, b: usize) -> u32 {
+    // The low 4-b register bytes go to mem[b..4].
     let (mut m, r) = (mem, rt.to_le_bytes());
-    for i in b..4 {
-        m[i] = r[i - b];
-    }
+    m[b..].copy_from_slice(&r[..4 - b]);
     u32::from_le_bytes(m)
 }
 
@@ -326,14 +367,20 @@ fn lwl_lwr_swl_swr_every_alignment() {
     let mem = [0x11, 0x22, 0x33, 0x44];
     let rt = 0xaabb_ccdd;
     for b in 0..4usize {
-        for (op, reference) in [(0x22u32, ref_lwl as fn([u8; 4], u32, usize) -> u32), (0x26, ref_lwr)] {
+        for (op, reference) in [
+            (0x22u32, ref_lwl as fn([u8; 4], u32, usize) -> u32),
+            (0x26, ref_lwr),
+        ] {
             let mut body = li(S0, DATA).to_vec();
             body.extend(li(T0, rt));
             body.push(itype(op, S0, T0, b as i32));
             let got = run_both(&body, &mem).reg(T0 as usize);
             assert_eq!(got, reference(mem, rt, b), "op {op:#x} offset {b}");
         }
-        for (op, reference) in [(0x2au32, ref_swl as fn([u8; 4], u32, usize) -> u32), (0x2e, ref_swr)] {
+        for (op, reference) in [
+            (0x2au32, ref_swl as fn([u8; 4], u32, usize) -> u32),
+            (0x2e, ref_swr),
+        ] {
             let mut body = li(S0, DATA).to_vec();
             body.extend(li(T0, rt));
             body.push(itype(op, S0, T0, b as i32));
@@ -355,11 +402,20 @@ fn lwl_lwr_swl_swr_every_alignment() {
         body.push(lw(T3, 8, S0));
         let e = run_both(&body, &data);
         let a = a as usize;
-        assert_eq!(e.reg(T0 as usize), u32::from_le_bytes(data[a..a + 4].try_into().unwrap()));
+        assert_eq!(
+            e.reg(T0 as usize),
+            u32::from_le_bytes(data[a..a + 4].try_into().unwrap())
+        );
         let mut expect = data.clone();
         expect[4 + a..8 + a].copy_from_slice(&0xcafe_f00du32.to_le_bytes());
-        assert_eq!(e.reg(T2 as usize), u32::from_le_bytes(expect[4..8].try_into().unwrap()));
-        assert_eq!(e.reg(T3 as usize), u32::from_le_bytes(expect[8..12].try_into().unwrap()));
+        assert_eq!(
+            e.reg(T2 as usize),
+            u32::from_le_bytes(expect[4..8].try_into().unwrap())
+        );
+        assert_eq!(
+            e.reg(T3 as usize),
+            u32::from_le_bytes(expect[8..12].try_into().unwrap())
+        );
     }
 }
 
@@ -373,7 +429,10 @@ fn ll_sc() {
     body.extend(li(T1, 77));
     body.extend([ll, sc, lw(T2, 0, S0)]);
     let e = run_both(&body, &[5, 0, 0, 0]);
-    assert_eq!((e.reg(T0 as usize), e.reg(T1 as usize), e.reg(T2 as usize)), (5, 1, 77));
+    assert_eq!(
+        (e.reg(T0 as usize), e.reg(T1 as usize), e.reg(T2 as usize)),
+        (5, 1, 77)
+    );
     // LL; syscall; SC fails and leaves memory alone.
     let mut body = li(S0, DATA).to_vec();
     body.extend(li(T1, 77));
@@ -392,7 +451,10 @@ fn ll_sc() {
     body.push(itype(0x38, S0, T3, 0));
     body.push(lw(T2, 0, S0));
     let e = run_both(&body, &[5, 0, 0, 0]);
-    assert_eq!((e.reg(T1 as usize), e.reg(T3 as usize), e.reg(T2 as usize)), (1, 0, 78));
+    assert_eq!(
+        (e.reg(T1 as usize), e.reg(T3 as usize), e.reg(T2 as usize)),
+        (1, 0, 78)
+    );
 }
 
 #[test]
@@ -402,9 +464,18 @@ fn branches_taken_not_taken_and_likely() {
         let mut body = Vec::new();
         body.extend(li(T0, a));
         body.extend(li(T1, b));
-        body.extend([br, addiu(T2, ZERO, 5), addiu(T3, ZERO, 7), addiu(T4, ZERO, 9)]);
+        body.extend([
+            br,
+            addiu(T2, ZERO, 5),
+            addiu(T3, ZERO, 7),
+            addiu(T4, ZERO, 9),
+        ]);
         let e = run_both(&body, &[]);
-        (e.reg(T2 as usize) == 5, e.reg(T3 as usize) == 7, e.reg(T4 as usize) == 9)
+        (
+            e.reg(T2 as usize) == 5,
+            e.reg(T3 as usize) == 7,
+            e.reg(T4 as usize) == 9,
+        )
     };
     let taken = (true, false, true);
     let not_taken = (true, true, true);
@@ -412,28 +483,66 @@ fn branches_taken_not_taken_and_likely() {
     let m1 = u32::MAX;
     for (op, likely) in [(0x04, false), (0x14, true)] {
         assert_eq!(case(itype(op, T0, T1, 2), 3, 3), taken);
-        assert_eq!(case(itype(op, T0, T1, 2), 3, 4), if likely { annulled } else { not_taken });
+        assert_eq!(
+            case(itype(op, T0, T1, 2), 3, 4),
+            if likely { annulled } else { not_taken }
+        );
     }
     for (op, likely) in [(0x05, false), (0x15, true)] {
         assert_eq!(case(itype(op, T0, T1, 2), 3, 4), taken);
-        assert_eq!(case(itype(op, T0, T1, 2), 3, 3), if likely { annulled } else { not_taken });
+        assert_eq!(
+            case(itype(op, T0, T1, 2), 3, 3),
+            if likely { annulled } else { not_taken }
+        );
     }
     // blez / bgtz (+likely) on 0, -1, 1
-    for (op, likely, on) in [(0x06, false, [true, true, false]), (0x16, true, [true, true, false]), (0x07, false, [false, false, true]), (0x17, true, [false, false, true])] {
+    for (op, likely, on) in [
+        (0x06, false, [true, true, false]),
+        (0x16, true, [true, true, false]),
+        (0x07, false, [false, false, true]),
+        (0x17, true, [false, false, true]),
+    ] {
         for (v, expect) in [0u32, m1, 1].into_iter().zip(on) {
-            let want = if expect { taken } else if likely { annulled } else { not_taken };
+            let want = if expect {
+                taken
+            } else if likely {
+                annulled
+            } else {
+                not_taken
+            };
             assert_eq!(case(itype(op, T0, 0, 2), v, 0), want, "op {op:#x} v {v:#x}");
         }
     }
     // REGIMM: bltz 0, bgez 1, bltzl 2, bgezl 3
-    for (code, likely, on) in [(0, false, [false, true, false]), (2, true, [false, true, false]), (1, false, [true, false, true]), (3, true, [true, false, true])] {
+    for (code, likely, on) in [
+        (0, false, [false, true, false]),
+        (2, true, [false, true, false]),
+        (1, false, [true, false, true]),
+        (3, true, [true, false, true]),
+    ] {
         for (v, expect) in [0u32, m1, 1].into_iter().zip(on) {
-            let want = if expect { taken } else if likely { annulled } else { not_taken };
-            assert_eq!(case(regimm(code, T0, 2), v, 0), want, "regimm {code} v {v:#x}");
+            let want = if expect {
+                taken
+            } else if likely {
+                annulled
+            } else {
+                not_taken
+            };
+            assert_eq!(
+                case(regimm(code, T0, 2), v, 0),
+                want,
+                "regimm {code} v {v:#x}"
+            );
         }
     }
     // Backward branch: a counted loop.
-    let body = [addiu(T0, ZERO, 10), addiu(T1, T1, 3), addiu(T0, T0, -1), bne(T0, ZERO, -3), nop()];
+    let body = [
+        addiu(T0, ZERO, 10),
+        addiu(T1, T1, 3),
+        addiu(T0, T0, -1),
+        bne(T0, ZERO, -3),
+        nop(),
+    ];
     assert_eq!(run_both(&body, &[]).reg(T1 as usize), 30);
 }
 
@@ -449,13 +558,35 @@ fn link_values() {
     let e = run_both(&body, &[]);
     assert_eq!((e.reg(RA as usize), e.reg(T2 as usize)), (pc_of(2), 0));
     // jal to index 3; slot executes; t3 at index 2 skipped.
-    let body = [nop(), jal(pc_of(4)), addiu(T2, ZERO, 1), addiu(T3, ZERO, 1), addiu(T4, ZERO, 1)];
+    let body = [
+        nop(),
+        jal(pc_of(4)),
+        addiu(T2, ZERO, 1),
+        addiu(T3, ZERO, 1),
+        addiu(T4, ZERO, 1),
+    ];
     let e = run_both(&body, &[]);
-    assert_eq!((e.reg(RA as usize), e.reg(T2 as usize), e.reg(T3 as usize), e.reg(T4 as usize)), (pc_of(3), 1, 0, 1));
+    assert_eq!(
+        (
+            e.reg(RA as usize),
+            e.reg(T2 as usize),
+            e.reg(T3 as usize),
+            e.reg(T4 as usize)
+        ),
+        (pc_of(3), 1, 0, 1)
+    );
     // j
-    let body = [j(pc_of(3)), addiu(T2, ZERO, 1), addiu(T3, ZERO, 1), addiu(T4, ZERO, 1)];
+    let body = [
+        j(pc_of(3)),
+        addiu(T2, ZERO, 1),
+        addiu(T3, ZERO, 1),
+        addiu(T4, ZERO, 1),
+    ];
     let e = run_both(&body, &[]);
-    assert_eq!((e.reg(T2 as usize), e.reg(T3 as usize), e.reg(T4 as usize)), (1, 0, 1));
+    assert_eq!(
+        (e.reg(T2 as usize), e.reg(T3 as usize), e.reg(T4 as usize)),
+        (1, 0, 1)
+    );
     // jalr t9 with rd = s0; jr back via s0.
     let mut body = li(T9, pc_of(7)).to_vec(); // 0,1
     body.extend([jalr(S0, T9), addiu(T2, ZERO, 1)]); // 2,3
@@ -463,16 +594,27 @@ fn link_values() {
     body.extend([jr(S0), addiu(T4, ZERO, 1)]); // 7,8: subroutine
     let e = run_both(&body, &[]);
     assert_eq!(e.reg(S0 as usize), pc_of(4));
-    assert_eq!((e.reg(T2 as usize), e.reg(T3 as usize), e.reg(T4 as usize)), (1, 1, 1));
+    assert_eq!(
+        (e.reg(T2 as usize), e.reg(T3 as usize), e.reg(T4 as usize)),
+        (1, 1, 1)
+    );
 }
 
 #[test]
 fn branch_in_delay_slot_is_an_error() {
     let body = [beq(ZERO, ZERO, 2), j(pc_of(3)), nop(), nop()];
-    assert_eq!(run_err(&body, &[]), ExecError::BranchInDelaySlot { pc: pc_of(1), word: j(pc_of(3)) });
+    assert_eq!(
+        run_err(&body, &[]),
+        ExecError::BranchInDelaySlot {
+            pc: pc_of(1),
+            word: j(pc_of(3))
+        }
+    );
     // Also after a not-taken branch.
     let body = [bne(ZERO, ZERO, 2), beq(ZERO, ZERO, 1), nop(), nop()];
-    assert!(matches!(run_err(&body, &[]), ExecError::BranchInDelaySlot { pc, .. } if pc == pc_of(1)));
+    assert!(
+        matches!(run_err(&body, &[]), ExecError::BranchInDelaySlot { pc, .. } if pc == pc_of(1))
+    );
     // But not in an annulled slot.
     let body = [itype(0x15, ZERO, ZERO, 2), beq(ZERO, ZERO, 1), nop(), nop()];
     run_ok(&body, &[]);
@@ -482,23 +624,61 @@ fn branch_in_delay_slot_is_an_error() {
 fn memory_faults() {
     let mut body = li(S0, DATA + 2).to_vec();
     body.push(lw(T0, 0, S0));
-    assert_eq!(run_err(&body, &[]), ExecError::MisalignedAccess { pc: pc_of(2), word: lw(T0, 0, S0), addr: DATA + 2, size: 4 });
+    assert_eq!(
+        run_err(&body, &[]),
+        ExecError::MisalignedAccess {
+            pc: pc_of(2),
+            word: lw(T0, 0, S0),
+            addr: DATA + 2,
+            size: 4
+        }
+    );
     let mut body = li(S0, DATA + 1).to_vec();
     body.push(itype(0x29, S0, T0, 0));
-    assert!(matches!(run_err(&body, &[]), ExecError::MisalignedAccess { size: 2, .. }));
+    assert!(matches!(
+        run_err(&body, &[]),
+        ExecError::MisalignedAccess { size: 2, .. }
+    ));
     let body = [lw(T0, 0xffc, ZERO)];
-    assert_eq!(run_err(&body, &[]), ExecError::InvalidAddress { pc: pc_of(0), word: lw(T0, 0xffc, ZERO), addr: 0xffc });
+    assert_eq!(
+        run_err(&body, &[]),
+        ExecError::InvalidAddress {
+            pc: pc_of(0),
+            word: lw(T0, 0xffc, ZERO),
+            addr: 0xffc
+        }
+    );
     let mut body = li(S0, 0x8000_0000).to_vec();
     body.push(itype(0x20, S0, T0, 0));
-    assert!(matches!(run_err(&body, &[]), ExecError::InvalidAddress { addr: 0x8000_0000, .. }));
+    assert!(matches!(
+        run_err(&body, &[]),
+        ExecError::InvalidAddress {
+            addr: 0x8000_0000,
+            ..
+        }
+    ));
     let mut body = li(S0, 0x7fff_ffff).to_vec();
     body.push(itype(0x20, S0, T0, 1));
-    assert!(matches!(run_err(&body, &[]), ExecError::InvalidAddress { addr: 0x8000_0000, .. }));
+    assert!(matches!(
+        run_err(&body, &[]),
+        ExecError::InvalidAddress {
+            addr: 0x8000_0000,
+            ..
+        }
+    ));
     // Stores into code, including sub-word and unaligned-pair stores.
-    for st in [sw(T0, 0, S0), itype(0x28, S0, T0, 3), itype(0x2a, S0, T0, 1), itype(0x2e, S0, T0, 2)] {
+    for st in [
+        sw(T0, 0, S0),
+        itype(0x28, S0, T0, 3),
+        itype(0x2a, S0, T0, 1),
+        itype(0x2e, S0, T0, 2),
+    ] {
         let mut body = li(S0, TEXT).to_vec();
         body.push(st);
-        assert!(matches!(run_err(&body, &[]), ExecError::WriteToCode { pc, .. } if pc == pc_of(2)), "{st:#x}");
+        assert!(
+            matches!(run_err(&body, &[]), ExecError::WriteToCode { pc, .. } if pc == pc_of(2)),
+            "{st:#x}"
+        );
     }
 }
 
@@ -509,16 +689,31 @@ fn control_faults() {
     assert_eq!(run_err(&body, &[]), ExecError::PcOutsideCode { pc: DATA });
     let mut body = li(T0, TEXT + 2).to_vec();
     body.extend([jr(T0), nop()]);
-    assert_eq!(run_err(&body, &[]), ExecError::MisalignedPc { pc: TEXT + 2 });
+    assert_eq!(
+        run_err(&body, &[]),
+        ExecError::MisalignedPc { pc: TEXT + 2 }
+    );
     // A word that does not decode is an error only when executed.
     let words = [beq(ZERO, ZERO, 2), nop(), 0xffff_ffff, nop()];
     let mut all = words.to_vec();
     all.extend(halt());
-    zkmips_executor::Executor::new(&program_raw(&all, &[]), config(Mode::Fast)).unwrap().run().unwrap();
+    zkmips_executor::Executor::new(&program_raw(&all, &[]), config(Mode::Fast))
+        .unwrap()
+        .run()
+        .unwrap();
     let all = [nop(), 0xffff_ffff];
-    assert_eq!(run_err_program(&program_raw(&all, &[])), ExecError::UnknownInstruction { pc: pc_of(1), word: 0xffff_ffff });
+    assert_eq!(
+        run_err_program(&program_raw(&all, &[])),
+        ExecError::UnknownInstruction {
+            pc: pc_of(1),
+            word: 0xffff_ffff
+        }
+    );
     // Running off the end of the code.
-    assert_eq!(run_err_program(&program_raw(&[nop()], &[])), ExecError::PcOutsideCode { pc: pc_of(1) });
+    assert_eq!(
+        run_err_program(&program_raw(&[nop()], &[])),
+        ExecError::PcOutsideCode { pc: pc_of(1) }
+    );
 }
 
 #[test]
@@ -526,13 +721,27 @@ fn cycle_limit() {
     let body = [beq(ZERO, ZERO, -1), nop()];
     let p = program(&body, &[]);
     for mode in [Mode::Fast, Mode::Tracing] {
-        let cfg = zkmips_executor::ExecutorConfig { max_cycles: Some(101), mode, shard_cycles: 16, ..Default::default() };
+        let cfg = zkmips_executor::ExecutorConfig {
+            max_cycles: Some(101),
+            mode,
+            shard_cycles: 16,
+            ..Default::default()
+        };
         let mut e = zkmips_executor::Executor::new(&p, cfg).unwrap();
-        assert_eq!(e.run().unwrap_err(), ExecError::CycleLimit { pc: pc_of(1), limit: 101 });
+        assert_eq!(
+            e.run().unwrap_err(),
+            ExecError::CycleLimit {
+                pc: pc_of(1),
+                limit: 101
+            }
+        );
         assert_eq!(e.cycles(), 101);
     }
     // Exactly enough cycles is fine: the halt program has 3 instructions.
-    let cfg = zkmips_executor::ExecutorConfig { max_cycles: Some(3), ..Default::default() };
+    let cfg = zkmips_executor::ExecutorConfig {
+        max_cycles: Some(3),
+        ..Default::default()
+    };
     let mut e = zkmips_executor::Executor::new(&program(&[], &[]), cfg).unwrap();
     assert_eq!(e.run().unwrap().cycles, 3);
 }
@@ -540,7 +749,11 @@ fn cycle_limit() {
 #[test]
 fn system_instructions() {
     // SYNC, PREF, SYNCI are no-ops (PREF/SYNCI on an invalid address do not fault).
-    let body = [special(0x0f, 0, 0, 0, 0), itype(0x33, ZERO, 0, 0), regimm(0x1f, ZERO, 0)];
+    let body = [
+        special(0x0f, 0, 0, 0, 0),
+        itype(0x33, ZERO, 0, 0),
+        regimm(0x1f, ZERO, 0),
+    ];
     run_both(&body, &[]);
     // RDHWR: $29 = thread pointer set by set_thread_area (4283); $1 = 0; $2 = cycle counter; $3 = 1.
     let mut body = li(A0, 0x1234_5678).to_vec();
@@ -559,7 +772,13 @@ fn system_instructions() {
 
 #[test]
 fn register_zero_stays_zero() {
-    let body = [addiu(ZERO, ZERO, 5), addu(T0, ZERO, ZERO), lui(ZERO, 0x1234), jalr(ZERO, T9), nop()];
+    let body = [
+        addiu(ZERO, ZERO, 5),
+        addu(T0, ZERO, ZERO),
+        lui(ZERO, 0x1234),
+        jalr(ZERO, T9),
+        nop(),
+    ];
     // jalr $zero, $zero jumps to 0: error, but $zero stays 0 meanwhile.
     let err = run_err(&body[..], &[]);
     assert_eq!(err, ExecError::PcOutsideCode { pc: 0 });
@@ -589,7 +808,13 @@ fn exit_code_and_counts() {
 
 #[test]
 fn step_by_step_matches_run() {
-    let body = [addiu(T0, ZERO, 3), addiu(T1, T1, 2), addiu(T0, T0, -1), bne(T0, ZERO, -3), nop()];
+    let body = [
+        addiu(T0, ZERO, 3),
+        addiu(T1, T1, 2),
+        addiu(T0, T0, -1),
+        bne(T0, ZERO, -3),
+        nop(),
+    ];
     let p = program(&body, &[]);
     let mut e = zkmips_executor::Executor::new(&p, config(Mode::Fast)).unwrap();
     let mut pcs = Vec::new();
@@ -601,7 +826,10 @@ fn step_by_step_matches_run() {
     }
     assert_eq!(e.reg(T1 as usize), 6);
     assert_eq!(pcs.len() as u64, e.cycles());
-    assert_eq!(&pcs[..5], &[pc_of(0), pc_of(1), pc_of(2), pc_of(3), pc_of(4)]);
+    assert_eq!(
+        &pcs[..5],
+        &[pc_of(0), pc_of(1), pc_of(2), pc_of(3), pc_of(4)]
+    );
     assert_eq!(pcs[5], pc_of(1));
 }
 
@@ -621,11 +849,60 @@ fn trace_pcs_excludes_annulled_slots() {
     }
     let sink = Sink::default();
     // bnel not taken (annul), beq taken (slot runs).
-    let body = [itype(0x15, ZERO, ZERO, 5), nop(), beq(ZERO, ZERO, 2), nop(), nop()];
-    let cfg = zkmips_executor::ExecutorConfig { trace_pcs: Some(Box::new(sink.clone())), ..config(Mode::Fast) };
+    let body = [
+        itype(0x15, ZERO, ZERO, 5),
+        nop(),
+        beq(ZERO, ZERO, 2),
+        nop(),
+        nop(),
+    ];
+    let cfg = zkmips_executor::ExecutorConfig {
+        trace_pcs: Some(Box::new(sink.clone())),
+        ..config(Mode::Fast)
+    };
     let (_, report) = run_report(&body, &[], cfg);
     let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    let expect: Vec<String> = [0, 2, 3, 5, 6, 7].iter().map(|i| format!("{:#010x}", pc_of(*i))).collect();
+    let expect: Vec<String> = [0, 2, 3, 5, 6, 7]
+        .iter()
+        .map(|i| format!("{:#010x}", pc_of(*i)))
+        .collect();
     assert_eq!(text.lines().collect::<Vec<_>>(), expect);
     assert_eq!(report.cycles, 6);
+}
+
+#[test]
+fn load_errors() {
+    use zkmips_executor::{Executor, ExecutorConfig};
+    // A segment reaching into kernel space or the null page is refused.
+    let mut p = program(&[], &[]);
+    p.segments[1].vaddr = 0x7fff_8000;
+    assert!(matches!(
+        Executor::new(&p, ExecutorConfig::default()).unwrap_err(),
+        ExecError::InvalidAddress {
+            addr: 0x7fff_8000,
+            ..
+        }
+    ));
+    let mut p = program(&[], &[]);
+    p.segments[1].vaddr = 0;
+    assert!(matches!(
+        Executor::new(&p, ExecutorConfig::default()).unwrap_err(),
+        ExecError::InvalidAddress { addr: 0, .. }
+    ));
+    // Arguments a C string cannot hold.
+    let cfg = ExecutorConfig {
+        args: vec!["a\0b".into()],
+        ..ExecutorConfig::default()
+    };
+    assert!(matches!(
+        Executor::new(&program(&[], &[]), cfg).unwrap_err(),
+        ExecError::InitialStack(_)
+    ));
+    // bss beyond the file bytes reads as zero; the stack pointer is set.
+    let mut body = li(S0, DATA).to_vec();
+    body.extend([lw(T0, 0, S0), lw(T1, 0x100, S0)]);
+    let e = run_ok(&body, &[1, 2]);
+    assert_eq!((e.reg(T0 as usize), e.reg(T1 as usize)), (0x0201, 0));
+    assert_eq!(e.reg(SP as usize) % 16, 0);
+    assert!(e.reg(SP as usize) < zkmips_abi::layout::STACK_TOP);
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::*;
-use zkmips_executor::events::{PrecompileKind, SLOTS_PER_CYCLE, SLOT_SYSCALL, is_register};
+use zkmips_executor::events::{PrecompileKind, SLOT_SYSCALL, SLOTS_PER_CYCLE, is_register};
 use zkmips_executor::{ExecutionRecord, Executor, ExecutorConfig, Mode, Opcode};
 
 /// A loop with loads/stores/multiply-accumulate, LL/SC, a COMMIT and a SHA-256 extend syscall, and an
@@ -36,12 +36,33 @@ fn mixed_body() -> Vec<u32> {
     b.push(itype(0x15, ZERO, ZERO, 1)); // bnel not taken: annul
     b.push(addiu(T4, ZERO, 1));
     b.push(special(0x12, 0, 0, T4, 0)); // mflo
+    // INPUT_READ into an unaligned buffer, read it back; WRITE an unaligned slice of it to stdout.
+    b.extend(li(A0, DATA + 0x301));
+    b.push(addiu(A1, ZERO, 6));
+    b.extend(li(V0, zkmips_abi::syscall::INPUT_READ));
+    b.push(syscall());
+    b.push(lw(T0, 0x300, S0));
+    b.push(lw(T1, 0x304, S0));
+    b.push(addiu(A0, ZERO, 1));
+    b.extend(li(A1, DATA + 0x302));
+    b.push(addiu(A2, ZERO, 4));
+    b.extend(li(V0, zkmips_abi::syscall::WRITE));
+    b.push(syscall());
     b.push(addu(A0, ZERO, ZERO));
     b
 }
 
+/// The input item [`mixed_body`] reads.
+const INPUT: &[u8] = b"abcdef";
+
+fn mixed_config(mode: Mode) -> ExecutorConfig {
+    let mut cfg = config(mode);
+    cfg.syscalls.inputs = vec![INPUT.to_vec()];
+    cfg
+}
+
 fn mixed_data() -> Vec<u8> {
-    let mut d = vec![0u8; 0x200];
+    let mut d = vec![0u8; 0x400];
     for (i, byte) in d.iter_mut().enumerate() {
         *byte = (i * 7 + 3) as u8;
     }
@@ -49,12 +70,16 @@ fn mixed_data() -> Vec<u8> {
 }
 
 fn traced(shard_cycles: u64) -> (Executor, zkmips_executor::ExecutionReport) {
-    let cfg = ExecutorConfig { shard_cycles, ..config(Mode::Tracing) };
+    let cfg = ExecutorConfig {
+        shard_cycles,
+        ..mixed_config(Mode::Tracing)
+    };
     run_report(&mixed_body(), &mixed_data(), cfg)
 }
 
 /// Replays every access of the record and checks all chaining properties.
-fn check_record(record: &ExecutionRecord, cycles: u64) {
+/// `initial` is a freshly loaded executor: its memory is the initial image timestamp-0 values must match.
+fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
     let shards = &record.shards;
     assert!(!shards.is_empty());
     // location -> (value, timestamp) as the replay knows it.
@@ -67,16 +92,30 @@ fn check_record(record: &ExecutionRecord, cycles: u64) {
         let init = shard.initial_state.unwrap();
         let fin = shard.final_state.unwrap();
         if k + 1 < shards.len() {
-            assert_eq!(Some(fin), shards[k + 1].initial_state, "shard {k} does not chain");
+            assert_eq!(
+                Some(fin),
+                shards[k + 1].initial_state,
+                "shard {k} does not chain"
+            );
             // Never end a shard between a branch and its delay slot.
             let last = shard.cpu.last().unwrap();
-            assert!(!last.opcode.is_branch_or_jump() || last.annulled_slot, "shard {k} splits a delay slot");
+            assert!(
+                !last.opcode.is_branch_or_jump() || last.annulled_slot,
+                "shard {k} splits a delay slot"
+            );
         }
         // Control flow inside the shard.
-        assert_eq!(shard.cpu.first().map(|e| (e.clk, e.pc, e.next_pc)), Some((init.clk, init.pc, init.next_pc)));
+        assert_eq!(
+            shard.cpu.first().map(|e| (e.clk, e.pc, e.next_pc)),
+            Some((init.clk, init.pc, init.next_pc))
+        );
         for pair in shard.cpu.windows(2) {
             assert_eq!(pair[1].clk, pair[0].clk + 1);
-            let expect_pc = if pair[0].annulled_slot { pair[0].next_pc + 4 } else { pair[0].next_pc };
+            let expect_pc = if pair[0].annulled_slot {
+                pair[0].next_pc + 4
+            } else {
+                pair[0].next_pc
+            };
             assert_eq!(pair[1].pc, expect_pc);
         }
         assert_eq!(fin.clk, init.clk + shard.cpu.len() as u64);
@@ -87,17 +126,25 @@ fn check_record(record: &ExecutionRecord, cycles: u64) {
         for ev in &shard.cpu {
             assert_eq!(ev.access_start, next);
             next += ev.access_count;
-            let accesses = &shard.accesses[ev.access_start as usize..(ev.access_start + ev.access_count) as usize];
+            let accesses = &shard.accesses
+                [ev.access_start as usize..(ev.access_start + ev.access_count) as usize];
             let mut last_ts = 0;
             let mut syscall_addrs = HashSet::new();
             for a in accesses {
                 assert_eq!(a.timestamp / SLOTS_PER_CYCLE, ev.clk);
                 if a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL {
                     assert_eq!(ev.opcode, Opcode::Syscall);
-                    assert!(syscall_addrs.insert(a.addr), "syscall touched {:#x} twice", a.addr);
+                    assert!(
+                        syscall_addrs.insert(a.addr),
+                        "syscall touched {:#x} twice",
+                        a.addr
+                    );
                     assert!(a.timestamp >= last_ts);
                 } else {
-                    assert!(a.timestamp > last_ts || last_ts == 0, "timestamps not increasing in {ev:?}");
+                    assert!(
+                        a.timestamp > last_ts || last_ts == 0,
+                        "timestamps not increasing in {ev:?}"
+                    );
                 }
                 last_ts = a.timestamp;
             }
@@ -107,20 +154,35 @@ fn check_record(record: &ExecutionRecord, cycles: u64) {
         // memory_init: first touch of each location, no duplicates.
         let mut init_addrs = HashSet::new();
         for e in &shard.memory_init {
-            assert!(init_addrs.insert(e.addr), "duplicate memory_init for {:#x}", e.addr);
+            assert!(
+                init_addrs.insert(e.addr),
+                "duplicate memory_init for {:#x}",
+                e.addr
+            );
             match known.get(&e.addr) {
-                Some(&(v, ts)) => assert_eq!((e.value, e.timestamp), (v, ts), "memory_init of {:#x}", e.addr),
+                Some(&(v, ts)) => assert_eq!(
+                    (e.value, e.timestamp),
+                    (v, ts),
+                    "memory_init of {:#x}",
+                    e.addr
+                ),
                 None => {
                     assert_eq!(e.timestamp, 0);
-                    if is_register(e.addr) && e.addr < 32 {
-                        assert_eq!(e.value, first.regs[e.addr as usize]);
-                    }
+                    let image = match e.addr {
+                        32 | 33 => 0,
+                        r if is_register(r) => first.regs[r as usize],
+                        a => initial.memory().peek_word(a),
+                    };
+                    assert_eq!(e.value, image, "initial value of {:#x}", e.addr);
                     known.insert(e.addr, (e.value, 0));
                 }
             }
         }
         let touched: HashSet<u32> = shard.accesses.iter().map(|a| a.addr).collect();
-        assert_eq!(touched, init_addrs, "memory_init must list exactly the touched locations");
+        assert_eq!(
+            touched, init_addrs,
+            "memory_init must list exactly the touched locations"
+        );
         for a in &shard.accesses {
             let (v, ts) = known[&a.addr];
             assert_eq!((a.prev_value, a.prev_timestamp), (v, ts), "access {a:?}");
@@ -132,7 +194,12 @@ fn check_record(record: &ExecutionRecord, cycles: u64) {
         }
         assert_eq!(shard.memory_final.len(), shard.memory_init.len());
         for e in &shard.memory_final {
-            assert_eq!(known[&e.addr], (e.value, e.timestamp), "memory_final of {:#x}", e.addr);
+            assert_eq!(
+                known[&e.addr],
+                (e.value, e.timestamp),
+                "memory_final of {:#x}",
+                e.addr
+            );
         }
         // Final register state agrees with the replay.
         for r in 0..32u32 {
@@ -146,7 +213,7 @@ fn check_record(record: &ExecutionRecord, cycles: u64) {
 
 #[test]
 fn fast_and_tracing_agree() {
-    let (fast, fast_report) = run_report(&mixed_body(), &mixed_data(), config(Mode::Fast));
+    let (fast, fast_report) = run_report(&mixed_body(), &mixed_data(), mixed_config(Mode::Fast));
     let (traced, report) = traced(1 << 20);
     assert_eq!(fast.regs(), traced.regs());
     assert_eq!((fast.hi(), fast.lo()), (traced.hi(), traced.lo()));
@@ -159,6 +226,19 @@ fn fast_and_tracing_agree() {
     assert_eq!(traced.reg(T2 as usize), 20);
     assert_eq!(traced.reg(T3 as usize), 1);
     assert_eq!(traced.reg(T4 as usize), traced.lo());
+    // The syscall wrote guest memory (checked by reading it back) and read it (stdout).
+    let mut expect = mixed_data()[0x300..0x308].to_vec();
+    expect[1..7].copy_from_slice(INPUT);
+    assert_eq!(
+        traced.reg(T0 as usize),
+        u32::from_le_bytes(expect[..4].try_into().unwrap())
+    );
+    assert_eq!(
+        traced.reg(T1 as usize),
+        u32::from_le_bytes(expect[4..].try_into().unwrap())
+    );
+    assert_eq!(report.stdout, &INPUT[1..5]);
+    assert_eq!(fast_report.stdout, report.stdout);
 }
 
 #[test]
@@ -167,8 +247,16 @@ fn record_is_deterministic_and_consistent() {
         let (_, a) = traced(shard_cycles);
         let (_, b) = traced(shard_cycles);
         let record = a.record.as_ref().unwrap();
-        assert_eq!(a.record, b.record, "two runs differ (shard_cycles {shard_cycles})");
-        check_record(record, a.cycles);
+        assert_eq!(
+            a.record, b.record,
+            "two runs differ (shard_cycles {shard_cycles})"
+        );
+        let fresh = Executor::new(
+            &program(&mixed_body(), &mixed_data()),
+            mixed_config(Mode::Tracing),
+        )
+        .unwrap();
+        check_record(record, a.cycles, &fresh);
         for shard in &record.shards[..record.shards.len() - 1] {
             // A shard ends at the limit or one instruction later (to keep a delay slot with its branch).
             assert!(shard.cycles() == shard_cycles || shard.cycles() == shard_cycles + 1);
@@ -201,21 +289,40 @@ fn events_carry_operands() {
     let (e, report) = traced(1 << 20);
     let shard = &report.record.unwrap().shards[0];
     // 20 iterations: each has one LW, SW, SB (the loop) and the bne.
-    let loads = shard.memory.iter().filter(|m| m.opcode == Opcode::Lw).count();
+    let loads = shard
+        .memory
+        .iter()
+        .filter(|m| m.opcode == Opcode::Lw && m.addr < DATA + 0x300)
+        .count();
     assert_eq!(loads, 20);
-    let stores: Vec<_> = shard.memory.iter().filter(|m| m.opcode == Opcode::Sb).collect();
+    let stores: Vec<_> = shard
+        .memory
+        .iter()
+        .filter(|m| m.opcode == Opcode::Sb)
+        .collect();
     assert_eq!(stores.len(), 20);
     assert_eq!(stores[0].addr, DATA + 5);
     assert_eq!(stores[0].reg_value, 20);
-    assert_eq!(stores[0].mem_value, (stores[0].mem_prev & !0xff00) | (20 << 8));
-    let madds: Vec<_> = shard.mul_div.iter().filter(|m| m.opcode == Opcode::Madd).collect();
+    assert_eq!(
+        stores[0].mem_value,
+        (stores[0].mem_prev & !0xff00) | (20 << 8)
+    );
+    let madds: Vec<_> = shard
+        .mul_div
+        .iter()
+        .filter(|m| m.opcode == Opcode::Madd)
+        .collect();
     assert_eq!(madds.len(), 20);
     let last = madds.last().unwrap();
     let acc = ((last.prev_hi as u64) << 32 | last.prev_lo as u64)
         .wrapping_add((last.b as i32 as i64 * last.c as i32 as i64) as u64);
     assert_eq!(((acc >> 32) as u32, acc as u32), (last.hi, last.lo));
     assert_eq!((last.hi, last.lo), (e.hi(), e.lo()));
-    let branches: Vec<_> = shard.branch.iter().filter(|b| b.opcode == Opcode::Bne).collect();
+    let branches: Vec<_> = shard
+        .branch
+        .iter()
+        .filter(|b| b.opcode == Opcode::Bne)
+        .collect();
     assert_eq!(branches.len(), 20);
     assert_eq!(branches.iter().filter(|b| b.taken).count(), 19);
     assert_eq!(branches[0].target, pc_of(3));
@@ -224,9 +331,25 @@ fn events_carry_operands() {
     // Syscalls: COMMIT, SHA256_EXTEND, HALT.
     let numbers: Vec<u32> = shard.syscall.iter().map(|s| s.number).collect();
     use zkmips_abi::syscall::*;
-    assert_eq!(numbers, vec![COMMIT, SHA256_EXTEND, HALT]);
+    assert_eq!(
+        numbers,
+        vec![COMMIT, SHA256_EXTEND, INPUT_READ, WRITE, HALT]
+    );
     assert_eq!(shard.syscall[0].args[..2], [DATA, 8]);
-    assert_eq!(shard.syscall[2].exit, Some(0));
+    assert_eq!(shard.syscall[4].exit, Some(0));
+    // INPUT_READ's accesses: the two words its unaligned 6-byte buffer overlaps, written.
+    let input_clk = shard.syscall[2].clk;
+    let ev = shard.cpu.iter().find(|c| c.clk == input_clk).unwrap();
+    let words: Vec<_> = shard.accesses
+        [ev.access_start as usize..(ev.access_start + ev.access_count) as usize]
+        .iter()
+        .filter(|a| !is_register(a.addr))
+        .collect();
+    assert_eq!(
+        words.iter().map(|a| a.addr).collect::<Vec<_>>(),
+        vec![DATA + 0x300, DATA + 0x304]
+    );
+    assert!(words.iter().all(|a| a.value != a.prev_value));
     // The precompile event lists w[16..64] among its accesses, all at one timestamp.
     assert_eq!(shard.precompile.len(), 1);
     let pre = &shard.precompile[0];
@@ -236,8 +359,37 @@ fn events_carry_operands() {
     for i in 16..64 {
         assert!(addrs.contains(&(DATA + 0x100 + 4 * i)), "w[{i}] missing");
     }
-    assert!(pre.accesses.iter().all(|a| a.timestamp == pre.accesses[0].timestamp));
-    assert!(pre.accesses.iter().all(|a| a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL));
+    assert!(
+        pre.accesses
+            .iter()
+            .all(|a| a.timestamp == pre.accesses[0].timestamp)
+    );
+    assert!(
+        pre.accesses
+            .iter()
+            .all(|a| a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL)
+    );
     // The annulled branch-likely is flagged.
     assert_eq!(shard.cpu.iter().filter(|c| c.annulled_slot).count(), 1);
+}
+
+#[test]
+fn shard_sink_receives_the_same_shards() {
+    use std::sync::{Arc, Mutex};
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink_store = got.clone();
+    let cfg = ExecutorConfig {
+        shard_cycles: 16,
+        shard_sink: Some(Box::new(move |s| sink_store.lock().unwrap().push(s))),
+        ..mixed_config(Mode::Tracing)
+    };
+    let (_, with_sink) = run_report(&mixed_body(), &mixed_data(), cfg);
+    assert!(with_sink.record.unwrap().shards.is_empty());
+    let (_, plain) = traced(16);
+    let plain = plain.record.unwrap().shards;
+    assert!(plain.len() > 3);
+    assert!(
+        *got.lock().unwrap() == plain,
+        "sink shards differ from the in-memory record"
+    );
 }

@@ -23,9 +23,29 @@ fn main() {
         MipsAir::AddSub(AddSubChip),
         MipsAir::Bitwise(BitwiseChip),
     ];
+    for air in &airs {
+        let log_height = if matches!(air, MipsAir::Byte(_)) {
+            16
+        } else {
+            8
+        };
+        let shape = batch_shape::<Val, Challenge, _>(std::slice::from_ref(air), &[log_height]);
+        println!(
+            "{}: {} constraints, degree {}, {} quotient chunks, {} opened polynomials, {} bus messages/row",
+            air.name(),
+            shape.num_constraints,
+            shape.max_constraint_degree,
+            shape.num_quotient_chunks,
+            shape.num_batched_functions,
+            shape.lookup_messages_per_row
+        );
+    }
     for log_rows in [8, 16, 20, 22] {
         let shape = batch_shape::<Val, Challenge, _>(&airs, &[16, log_rows, log_rows]);
-        print(&format!("byte table + AddSub + Bitwise at 2^{log_rows} rows"), &shape);
+        print(
+            &format!("byte table + AddSub + Bitwise at 2^{log_rows} rows"),
+            &shape,
+        );
     }
     let shard = BatchSecurityShape {
         log_max_height: 22,
@@ -39,7 +59,10 @@ fn main() {
         lookup_messages_per_row: 64,
         max_message_width: 8,
     };
-    print("hypothetical full machine shard (2^22 rows, 64 messages/row, 2000 openings)", &shard);
+    print(
+        "hypothetical full machine shard (2^22 rows, 64 messages/row, 2000 openings)",
+        &shard,
+    );
 
     println!("alternatives on the hypothetical shard (log_blowup, queries):");
     for (log_blowup, num_queries) in [(1, 100), (1, 120), (2, 50), (2, 60), (3, 34), (3, 40)] {

@@ -9,10 +9,12 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use p3_air::{Air, BaseAir};
-use p3_batch_stark::folder::{ProverConstraintFolderWithLookups, VerifierConstraintFolderWithLookups};
+use p3_batch_stark::folder::{
+    ProverConstraintFolderWithLookups, VerifierConstraintFolderWithLookups,
+};
 use p3_batch_stark::{
-    BatchProof, Domain, ProverData, StarkGenericConfig, StarkInstance, Val,
-    prove_batch, verify_batch,
+    BatchProof, Domain, ProverData, StarkGenericConfig, StarkInstance, Val, prove_batch,
+    verify_batch,
 };
 use p3_challenger::GrindingChallenger;
 use p3_commit::Pcs;
@@ -140,7 +142,7 @@ fn check_height(
     height: usize,
     fixed_height: Option<usize>,
 ) -> Result<(), ProveError> {
-    if !height.is_power_of_two() || height < 2 || height > 1 << MAX_LOG_TRACE_HEIGHT {
+    if !height.is_power_of_two() || !(2..=1 << MAX_LOG_TRACE_HEIGHT).contains(&height) {
         return Err(ProveError::Height {
             index,
             chip,
@@ -242,8 +244,11 @@ where
     }
     let is_zk = config.is_zk();
     let mut heights = Vec::with_capacity(airs.len());
-    for (index, ((air, &degree_bits), values)) in
-        airs.iter().zip(&proof.degree_bits).zip(public_values).enumerate()
+    for (index, ((air, &degree_bits), values)) in airs
+        .iter()
+        .zip(&proof.degree_bits)
+        .zip(public_values)
+        .enumerate()
     {
         let chip = air.name();
         let log_height = degree_bits

@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(AluOp::Addu.evaluate(i32::MAX as u32, 1), Some(0x8000_0000));
         assert_eq!(AluOp::Sub.evaluate(i32::MIN as u32, 1), None);
         assert_eq!(AluOp::Subu.evaluate(0, 1), Some(u32::MAX));
-        assert_eq!(AluOp::Nor.evaluate(0x0f0f_0000, 0x00ff_0000), Some(0xf000_ffff));
+        assert_eq!(
+            AluOp::Nor.evaluate(0x0f0f_0000, 0x00ff_0000),
+            Some(0xf000_ffff)
+        );
     }
 
     #[test]

@@ -125,7 +125,11 @@ pub fn inner_config() -> InnerConfig {
 /// The inner configuration with explicit FRI settings (benchmarks compare parameter choices).
 pub fn inner_config_with(settings: &FriSettings) -> InnerConfig {
     let perm = inner_perm();
-    let val_mmcs = ValMmcs::new(LeafHash::new(perm.clone()), NodeCompress::new(perm.clone()), 0);
+    let val_mmcs = ValMmcs::new(
+        LeafHash::new(perm.clone()),
+        NodeCompress::new(perm.clone()),
+        0,
+    );
     let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
     let pcs = Pcs::new(
         Dft::default(),
@@ -148,7 +152,7 @@ mod tests {
     /// instances agree, and it is not the identity.
     #[test]
     fn inner_permutation_is_fixed_and_nontrivial() {
-        let input: [Val; 16] = core::array::from_fn(|i| Val::from_usize(i));
+        let input: [Val; 16] = core::array::from_fn(Val::from_usize);
         let first = inner_perm().permute(input);
         let second = inner_perm().permute(input);
         assert_eq!(first, second);
@@ -163,7 +167,10 @@ mod tests {
         assert_eq!(params.query_proof_of_work_bits, INNER_FRI.query_pow_bits);
         assert_eq!(params.batch_proof_of_work_bits, INNER_FRI.batch_pow_bits);
         let config = inner_config();
-        assert_eq!(config.lookup_proof_of_work_bits(), INNER_FRI.lookup_pow_bits);
+        assert_eq!(
+            config.lookup_proof_of_work_bits(),
+            INNER_FRI.lookup_pow_bits
+        );
         assert_eq!(config.ood_proof_of_work_bits(), INNER_FRI.ood_pow_bits);
     }
 }

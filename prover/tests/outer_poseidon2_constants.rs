@@ -33,7 +33,14 @@ struct Grain {
 impl Grain {
     fn new(field: u64, sbox: u64, n: u64, t: u64, r_f: u64, r_p: u64) -> Self {
         let mut state = VecDeque::with_capacity(80);
-        for (value, bits) in [(field, 2), (sbox, 4), (n, 12), (t, 12), (r_f, 10), (r_p, 10)] {
+        for (value, bits) in [
+            (field, 2),
+            (sbox, 4),
+            (n, 12),
+            (t, 12),
+            (r_f, 10),
+            (r_p, 10),
+        ] {
             for i in (0..bits).rev() {
                 state.push_back(((value >> i) & 1) as u8);
             }
@@ -109,13 +116,18 @@ fn generate_file_text() -> String {
         FULL_ROUNDS as u64,
         PARTIAL_ROUNDS as u64,
     );
-    let full_round =
-        |grain: &mut Grain| -> [String; WIDTH] { std::array::from_fn(|_| hex(&grain.next_field_element())) };
-    let initial: Vec<[String; WIDTH]> = (0..FULL_ROUNDS / 2).map(|_| full_round(&mut grain)).collect();
+    let full_round = |grain: &mut Grain| -> [String; WIDTH] {
+        std::array::from_fn(|_| hex(&grain.next_field_element()))
+    };
+    let initial: Vec<[String; WIDTH]> = (0..FULL_ROUNDS / 2)
+        .map(|_| full_round(&mut grain))
+        .collect();
     let internal: Vec<String> = (0..PARTIAL_ROUNDS)
         .map(|_| hex(&grain.next_field_element()))
         .collect();
-    let terminal: Vec<[String; WIDTH]> = (0..FULL_ROUNDS / 2).map(|_| full_round(&mut grain)).collect();
+    let terminal: Vec<[String; WIDTH]> = (0..FULL_ROUNDS / 2)
+        .map(|_| full_round(&mut grain))
+        .collect();
 
     let mut out = String::new();
     out.push_str(

@@ -63,11 +63,7 @@ fn alloc_bits(
     count: usize,
 ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
     (0..count)
-        .map(|i| {
-            Boolean::new_witness(cs.clone(), || {
-                value.clone().map(|v| v.bit(i as u64))
-            })
-        })
+        .map(|i| Boolean::new_witness(cs.clone(), || value.clone().map(|v| v.bit(i as u64))))
         .collect()
 }
 
@@ -89,7 +85,13 @@ fn alloc_canonical(
     let high_minus_max = &high - Fr::from(HIGH_MAX);
     let distance = high_minus_max.value();
     let is_max = FpVar::new_witness(cs.clone(), || {
-        distance.map(|d| if d == Fr::from(0u64) { Fr::from(1u64) } else { Fr::from(0u64) })
+        distance.map(|d| {
+            if d == Fr::from(0u64) {
+                Fr::from(1u64)
+            } else {
+                Fr::from(0u64)
+            }
+        })
     })?;
     let inverse = FpVar::new_witness(cs.clone(), || {
         distance.map(|d| ark_ff::Field::inverse(&d).unwrap_or(Fr::from(0u64)))
@@ -98,7 +100,7 @@ fn alloc_canonical(
     high_minus_max.mul_equals(&inverse, &(FpVar::one() - &is_max))?;
     high_minus_max.mul_equals(&is_max, &FpVar::zero())?;
     is_max.mul_equals(&low, &FpVar::zero())?;
-    Ok(pack_bits(&bits)?)
+    pack_bits(&bits)
 }
 
 /// A KoalaBear element as an integer `< bound` in one Fr variable (see the module docs).
@@ -152,7 +154,11 @@ impl KbVar {
     /// The KoalaBear value (witness generation only).
     pub fn value(&self) -> Result<KoalaBear, SynthesisError> {
         let integer = fr_to_biguint(self.value.value()?);
-        let reduced = (integer % modulus()).to_u32_digits().first().copied().unwrap_or(0);
+        let reduced = (integer % modulus())
+            .to_u32_digits()
+            .first()
+            .copied()
+            .unwrap_or(0);
         Ok(KoalaBear::from_u32(reduced))
     }
 
@@ -336,7 +342,9 @@ impl KbExtVar {
 
     pub fn constant(value: KoalaBearExt) -> Self {
         Self {
-            coeffs: std::array::from_fn(|i| KbVar::constant(value.as_basis_coefficients_slice()[i])),
+            coeffs: std::array::from_fn(|i| {
+                KbVar::constant(value.as_basis_coefficients_slice()[i])
+            }),
         }
     }
 
@@ -505,7 +513,13 @@ mod tests {
             let xv = KbExtVar::new_witness(cs.clone(), || Ok(x)).unwrap();
             let yv = KbExtVar::new_witness(cs.clone(), || Ok(y)).unwrap();
             let sv = KbVar::new_witness(cs.clone(), || Ok(s)).unwrap();
-            let mut acc = xv.mul(&yv).unwrap().sub(&xv).unwrap().mul_base(&sv).unwrap();
+            let mut acc = xv
+                .mul(&yv)
+                .unwrap()
+                .sub(&xv)
+                .unwrap()
+                .mul_base(&sv)
+                .unwrap();
             let mut native = (x * y - x) * s;
             for _ in 0..4 {
                 acc = acc.mul(&acc).unwrap().add(&yv).unwrap();
@@ -564,7 +578,10 @@ mod tests {
         );
         assert_eq!(alloc, 34);
         assert_eq!(mul, 1);
-        assert!(reduce_product <= 70, "reduce of a product: {reduce_product}");
+        assert!(
+            reduce_product <= 70,
+            "reduce of a product: {reduce_product}"
+        );
         assert_eq!(ext_mul, 16);
         assert!(ext_reduce <= 4 * 75, "ext reduce: {ext_reduce}");
         assert!(ext_equal <= 4 * 40, "ext equality: {ext_equal}");
@@ -626,17 +643,17 @@ mod tests {
     /// whenever r + p < 2^31; only the `r < p` constraint rejects it.
     #[test]
     fn reduction_rejects_a_non_canonical_remainder() {
-        // 3 * 0x2000_0001 = 0x6000_0003 < p: find a product whose remainder is small.
-        let (a, b) = (0x4000_0000u32, 0x0000_0004u32);
-        let integer = BigUint::from(a) * b;
-        let (q, r) = (
-            &integer / modulus(),
-            (&integer % modulus()).to_u32_digits()[0],
-        );
-        assert!(q >= BigUint::from(1u32) && r + KOALABEAR_MODULUS < (1 << 31));
+        // 2 * 0x3f80_0003 = p + 5: quotient 1, remainder 5.
+        let (a, b) = (2u32, 0x3f80_0003u32);
         let cs = new_cs();
         product_of(&cs, a, b)
-            .reduce_with_witness(Ok(q - 1u32), Ok(r + KOALABEAR_MODULUS))
+            .reduce_with_witness(Ok(BigUint::from(1u32)), Ok(5))
+            .unwrap();
+        assert!(cs.is_satisfied().unwrap(), "honest witness");
+
+        let cs = new_cs();
+        product_of(&cs, a, b)
+            .reduce_with_witness(Ok(BigUint::from(0u32)), Ok(KOALABEAR_MODULUS + 5))
             .unwrap();
         assert!(!cs.is_satisfied().unwrap());
     }

@@ -139,7 +139,11 @@ mod tests {
             let native: [Bn254; 1] = hasher.hash_slice(&row);
             let cs = ConstraintSystem::<Fr>::new_ref();
             let digest = hash_row(&alloc_row(&cs, &row)).unwrap();
-            assert_eq!(digest.value().unwrap(), bn254_to_fr(native[0]), "width {width}");
+            assert_eq!(
+                digest.value().unwrap(),
+                bn254_to_fr(native[0]),
+                "width {width}"
+            );
             assert!(cs.is_satisfied().unwrap());
         }
     }
@@ -173,7 +177,7 @@ mod tests {
 
     fn synthesize(cs: &ConstraintSystemRef<Fr>, opening: &Opening) -> Result<(), SynthesisError> {
         let row = alloc_row(cs, &opening.row);
-        let bits = (0..HEIGHT_BITS)
+        let bits = (0..opening.siblings.len())
             .map(|i| Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)))
             .collect::<Result<Vec<_>, _>>()?;
         let siblings = opening
@@ -236,7 +240,9 @@ mod tests {
         let leaf = hash_row(&row).unwrap();
         let hash_cost = cs.num_constraints() - before;
         let bits = (0..HEIGHT_BITS)
-            .map(|i| Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)).unwrap())
+            .map(|i| {
+                Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)).unwrap()
+            })
             .collect::<Vec<_>>();
         let siblings = opening
             .siblings

@@ -28,8 +28,8 @@ pub struct Poseidon2Constants {
 }
 
 fn fr_from_hex(hex: &str) -> Fr {
-    let limbs = hex_to_limbs(hex)
-        .unwrap_or_else(|| panic!("malformed Poseidon2-BN254 constant {hex:?}"));
+    let limbs =
+        hex_to_limbs(hex).unwrap_or_else(|| panic!("malformed Poseidon2-BN254 constant {hex:?}"));
     Fr::from_bigint(BigInt::new(limbs))
         .unwrap_or_else(|| panic!("Poseidon2-BN254 constant {hex} is not below the modulus"))
 }
@@ -39,9 +39,15 @@ impl Poseidon2Constants {
     pub fn outer() -> &'static Self {
         static CONSTANTS: OnceLock<Poseidon2Constants> = OnceLock::new();
         CONSTANTS.get_or_init(|| Self {
-            initial: EXTERNAL_INITIAL.iter().map(|r| r.map(fr_from_hex)).collect(),
+            initial: EXTERNAL_INITIAL
+                .iter()
+                .map(|r| r.map(fr_from_hex))
+                .collect(),
             internal: INTERNAL.iter().map(|c| fr_from_hex(c)).collect(),
-            terminal: EXTERNAL_TERMINAL.iter().map(|r| r.map(fr_from_hex)).collect(),
+            terminal: EXTERNAL_TERMINAL
+                .iter()
+                .map(|r| r.map(fr_from_hex))
+                .collect(),
         })
     }
 }
@@ -116,7 +122,9 @@ mod tests {
     const PERMUTATION_CONSTRAINTS: usize = 240;
 
     fn native(input: [Fr; WIDTH]) -> [Fr; WIDTH] {
-        outer_perm().permute(input.map(fr_to_bn254)).map(bn254_to_fr)
+        outer_perm()
+            .permute(input.map(fr_to_bn254))
+            .map(bn254_to_fr)
     }
 
     #[test]
@@ -149,12 +157,27 @@ mod tests {
     #[test]
     fn constraint_count_is_guarded() {
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let vars = [1u64, 2, 3].map(|x| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x))).unwrap());
+        let vars =
+            [1u64, 2, 3].map(|x| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x))).unwrap());
         let before = cs.num_constraints();
         let _ = permute(&vars).unwrap();
         let count = cs.num_constraints() - before;
         println!("Poseidon2-BN254 t=3 permutation: {count} constraints");
         assert_eq!(count, PERMUTATION_CONSTRAINTS);
+    }
+
+    #[test]
+    fn every_witness_of_the_permutation_is_bound() {
+        crate::test_util::assert_every_witness_is_bound(|cs| {
+            let input = [11u64, 12, 13].map(Fr::from);
+            let expected = native(input);
+            let vars = input.map(|x| FpVar::new_witness(cs.clone(), || Ok(x)).unwrap());
+            let output = permute(&vars)?;
+            for (o, e) in output.iter().zip(expected) {
+                o.enforce_equal(&FpVar::new_input(cs.clone(), || Ok(e))?)?;
+            }
+            Ok(())
+        });
     }
 
     #[test]

@@ -24,11 +24,15 @@ struct PermutationPreimage {
 
 impl ConstraintSynthesizer<Fr> for PermutationPreimage {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let output = FpVar::new_input(cs.clone(), || self.output.ok_or(SynthesisError::AssignmentMissing))?;
+        let output = FpVar::new_input(cs.clone(), || {
+            self.output.ok_or(SynthesisError::AssignmentMissing)
+        })?;
         let input = (0..3)
             .map(|i| {
                 FpVar::new_witness(cs.clone(), || {
-                    self.input.map(|x| x[i]).ok_or(SynthesisError::AssignmentMissing)
+                    self.input
+                        .map(|x| x[i])
+                        .ok_or(SynthesisError::AssignmentMissing)
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -43,9 +47,15 @@ fn groth16_proves_and_verifies_one_permutation() {
     let output = bn254_to_fr(outer_perm().permute(input.map(fr_to_bn254))[0]);
 
     let mut rng = StdRng::seed_from_u64(0x7a6b_6d69_7073);
-    let shape = PermutationPreimage { input: None, output: None };
+    let shape = PermutationPreimage {
+        input: None,
+        output: None,
+    };
     let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(shape, &mut rng).expect("setup");
-    let circuit = PermutationPreimage { input: Some(input), output: Some(output) };
+    let circuit = PermutationPreimage {
+        input: Some(input),
+        output: Some(output),
+    };
     let proof = Groth16::<Bn254>::prove(&pk, circuit, &mut rng).expect("prove");
 
     assert!(Groth16::<Bn254>::verify(&vk, &[output], &proof).expect("verify"));

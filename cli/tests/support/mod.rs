@@ -5,6 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
 use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -16,7 +17,14 @@ pub const NM: &str = "mipsel-linux-gnu-nm";
 pub const OBJDUMP: &str = "mipsel-linux-gnu-objdump";
 
 /// How every C program is built: unmodified static glibc binaries, the way a user would build them.
-pub const CFLAGS: &[&str] = &["-O2", "-march=mips32r2", "-static", "-Wall", "-Wextra", "-Werror"];
+pub const CFLAGS: &[&str] = &[
+    "-O2",
+    "-march=mips32r2",
+    "-static",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+];
 
 /// Wall-clock limit for one process; a hang is a bug, and must fail the test rather than stall the suite.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -69,7 +77,9 @@ macro_rules! require_tools {
 }
 
 pub fn c_source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("c")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("c")
 }
 
 /// A directory under cargo's per-target scratch space, created on demand.
@@ -85,7 +95,10 @@ pub fn scratch_dir(parts: &[&str]) -> PathBuf {
 fn compiler_identity() -> &'static str {
     static IDENTITY: OnceLock<String> = OnceLock::new();
     IDENTITY.get_or_init(|| {
-        let out = Command::new(GCC).arg("--version").output().expect("gcc --version");
+        let out = Command::new(GCC)
+            .arg("--version")
+            .output()
+            .expect("gcc --version");
         String::from_utf8_lossy(&out.stdout).into_owned()
     })
 }
@@ -106,7 +119,11 @@ pub fn build_c(name: &str) -> PathBuf {
     if elf.exists() {
         return elf;
     }
-    let tmp = dir.join(format!("{name}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
+    let tmp = dir.join(format!(
+        "{name}.{}.{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let out = Command::new(GCC)
         .args(CFLAGS)
         .arg("-o")
@@ -150,19 +167,32 @@ impl Outcome {
     }
 }
 
-/// Runs `cmd` with `stdin` bytes (or an empty stdin), capturing stdout and stderr through files so a
-/// chatty child can never block on a full pipe, and killing it after [`RUN_TIMEOUT`].
-pub fn run_captured(mut cmd: Command, stdin: Option<&Path>, work: &Path) -> Outcome {
-    let out_path = work.join("stdout");
-    let err_path = work.join("stderr");
-    cmd.stdout(fs::File::create(&out_path).expect("create stdout file"));
-    cmd.stderr(fs::File::create(&err_path).expect("create stderr file"));
-    cmd.stdin(match stdin {
-        Some(path) => Stdio::from(fs::File::open(path).expect("open stdin file")),
-        None => Stdio::null(),
-    });
+/// Runs `cmd` with `stdin` bytes (or an empty stdin), capturing stdout and stderr, and kills it after
+/// [`RUN_TIMEOUT`]. All three standard descriptors are pipes, which is also what zkmips reports to its guest
+/// (so glibc's stdio takes the same buffering decisions under both).
+pub fn run_captured(mut cmd: Command, stdin: Option<&[u8]>) -> Outcome {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let description = format!("{cmd:?}");
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    let input = stdin.unwrap_or_default().to_vec();
+    let mut child_stdin = child.stdin.take().expect("stdin pipe");
+    // A guest may exit without reading all its input: a broken pipe here is fine.
+    let writer = std::thread::spawn(move || {
+        let _ = child_stdin.write_all(&input);
+    });
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).expect("read child output");
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout pipe")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr pipe")));
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for child") {
@@ -175,10 +205,11 @@ pub fn run_captured(mut cmd: Command, stdin: Option<&Path>, work: &Path) -> Outc
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    writer.join().expect("stdin writer");
     Outcome {
         status,
-        stdout: fs::read(&out_path).expect("read stdout file"),
-        stderr: fs::read(&err_path).expect("read stderr file"),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
 }
 
@@ -191,7 +222,7 @@ pub struct Invocation<'a> {
     pub stdin: Option<&'a [u8]>,
 }
 
-/// Writes the invocation's stdin (if any) into `work` and returns its path.
+/// Writes the invocation's stdin (if any) into `work` and returns its path, for `zkmips run --stdin`.
 fn stdin_file(inv: &Invocation, work: &Path) -> Option<PathBuf> {
     inv.stdin.map(|bytes| {
         let path = work.join("stdin");
@@ -202,15 +233,15 @@ fn stdin_file(inv: &Invocation, work: &Path) -> Option<PathBuf> {
 
 /// Runs `elf` under qemu-mipsel with a cleared host environment (qemu hands its own environment to the
 /// guest) plus `qemu_flags`.
-pub fn run_qemu(elf: &Path, inv: &Invocation, qemu_flags: &[&str], work: &Path) -> Outcome {
-    let stdin = stdin_file(inv, work);
+pub fn run_qemu(elf: &Path, inv: &Invocation, qemu_flags: &[&str]) -> Outcome {
     let mut cmd = Command::new(QEMU);
     cmd.env_clear();
-    for var in inv.env {
+    // qemu pushes each -E entry onto the front of the guest environment, so pass them in reverse.
+    for var in inv.env.iter().rev() {
         cmd.arg("-E").arg(var);
     }
     cmd.args(qemu_flags).arg(elf).args(inv.args);
-    run_captured(cmd, stdin.as_deref(), work)
+    run_captured(cmd, inv.stdin)
 }
 
 /// Runs `elf` under `zkmips run` with `flags` (before `--`), a generous cycle limit and a cleared host
@@ -225,16 +256,20 @@ pub fn run_zkmips(elf: &Path, inv: &Invocation, flags: &[&str], work: &Path) -> 
     for var in inv.env {
         cmd.arg("--env").arg(var);
     }
-    if !flags.iter().any(|f| *f == "--max-cycles") {
+    if !flags.contains(&"--max-cycles") {
         cmd.args(["--max-cycles", MAX_CYCLES]);
     }
     cmd.args(flags).arg("--").args(inv.args);
-    run_captured(cmd, None, work)
+    run_captured(cmd, None)
 }
 
 /// The program's function symbols, sorted by address, from `nm`.
 pub fn symbols(elf: &Path) -> Vec<(u32, String)> {
-    let out = Command::new(NM).arg("-n").arg(elf).output().expect("cannot run nm");
+    let out = Command::new(NM)
+        .arg("-n")
+        .arg(elf)
+        .output()
+        .expect("cannot run nm");
     assert!(out.status.success(), "nm failed on {}", elf.display());
     let mut syms: Vec<(u32, String)> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -275,13 +310,15 @@ pub fn disassemble_at(elf: &Path, addr: u32) -> Option<(u32, String)> {
         .output()
         .ok()?;
     let wanted = format!("{addr:x}:");
-    String::from_utf8_lossy(&out.stdout).lines().find_map(|line| {
-        let line = line.trim_start();
-        let rest = line.strip_prefix(&wanted)?;
-        let mut fields = rest.trim_start().splitn(2, char::is_whitespace);
-        let word = u32::from_str_radix(fields.next()?, 16).ok()?;
-        Some((word, fields.next().unwrap_or("").trim().to_string()))
-    })
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let line = line.trim_start();
+            let rest = line.strip_prefix(&wanted)?;
+            let mut fields = rest.trim_start().splitn(2, char::is_whitespace);
+            let word = u32::from_str_radix(fields.next()?, 16).ok()?;
+            Some((word, fields.next().unwrap_or("").trim().to_string()))
+        })
 }
 
 /// The addresses of instructions in `function` whose mnemonic is `mnemonic`, from objdump.
@@ -310,14 +347,24 @@ pub fn first_difference(expected: &[u8], got: &[u8]) -> String {
     let got = String::from_utf8_lossy(got);
     let e: Vec<&str> = expected.split_inclusive('\n').collect();
     let g: Vec<&str> = got.split_inclusive('\n').collect();
-    let line = e.iter().zip(&g).position(|(a, b)| a != b).unwrap_or(e.len().min(g.len()));
+    let line = e
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(e.len().min(g.len()));
     let show = |lines: &[&str]| -> String {
         let from = line.saturating_sub(2);
         let to = (line + 3).min(lines.len());
         lines[from..to]
             .iter()
             .enumerate()
-            .map(|(i, l)| format!("  {:>5}{} {l:?}\n", from + i + 1, if from + i == line { '>' } else { ':' }))
+            .map(|(i, l)| {
+                format!(
+                    "  {:>5}{} {l:?}\n",
+                    from + i + 1,
+                    if from + i == line { '>' } else { ':' }
+                )
+            })
             .collect()
     };
     format!(

@@ -53,15 +53,25 @@ impl Fpu {
     }
 
     fn double(&self, r: u32) -> f64 {
-        f64::from_bits(((self.fpr[(r | 1) as usize] as u64) << 32) | self.fpr[(r & !1) as usize] as u64)
+        f64::from_bits(
+            ((self.fpr[(r | 1) as usize] as u64) << 32) | self.fpr[(r & !1) as usize] as u64,
+        )
     }
 
     fn set_single(&mut self, r: u32, v: f32) {
-        self.fpr[r as usize] = if v.is_nan() { DEFAULT_NAN_S } else { v.to_bits() };
+        self.fpr[r as usize] = if v.is_nan() {
+            DEFAULT_NAN_S
+        } else {
+            v.to_bits()
+        };
     }
 
     fn set_double(&mut self, r: u32, v: f64) {
-        let bits = if v.is_nan() { DEFAULT_NAN_D } else { v.to_bits() };
+        let bits = if v.is_nan() {
+            DEFAULT_NAN_D
+        } else {
+            v.to_bits()
+        };
         self.set_double_bits(r, bits);
     }
 
@@ -100,7 +110,11 @@ impl Fpu {
 }
 
 fn unsupported(m: &Machine, inst: Instruction, what: &'static str) -> ExecError {
-    ExecError::UnsupportedInstruction { pc: m.pc, word: inst.word, what }
+    ExecError::UnsupportedInstruction {
+        pc: m.pc,
+        word: inst.word,
+        what,
+    }
 }
 
 fn fault(m: &Machine, inst: Instruction, f: MemFault) -> ExecError {
@@ -108,12 +122,18 @@ fn fault(m: &Machine, inst: Instruction, f: MemFault) -> ExecError {
 }
 
 /// Execute a COP1 load/store/move/arithmetic instruction (not the BC1 branches).
-pub(super) fn exec<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruction) -> Result<(), ExecError> {
+pub(super) fn exec<const T: bool>(
+    m: &mut Machine,
+    fpu: &mut Fpu,
+    inst: Instruction,
+) -> Result<(), ExecError> {
     use Opcode::*;
     let ft = inst.rd as u32; // FPU register for loads/stores/moves
     match inst.opcode {
         Lwc1 | Swc1 => {
-            let addr = m.r::<T>(inst.rs, crate::events::SLOT_RS).wrapping_add(inst.imm);
+            let addr = m
+                .r::<T>(inst.rs, crate::events::SLOT_RS)
+                .wrapping_add(inst.imm);
             if inst.opcode == Lwc1 {
                 let v = m.mem.load_word(addr).map_err(|f| fault(m, inst, f))?;
                 if T {
@@ -130,9 +150,15 @@ pub(super) fn exec<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruct
         }
         Ldc1 | Sdc1 => {
             if ft & 1 != 0 {
-                return Err(unsupported(m, inst, "LDC1/SDC1 of an odd FPU register (FR = 0)"));
+                return Err(unsupported(
+                    m,
+                    inst,
+                    "LDC1/SDC1 of an odd FPU register (FR = 0)",
+                ));
             }
-            let addr = m.r::<T>(inst.rs, crate::events::SLOT_RS).wrapping_add(inst.imm);
+            let addr = m
+                .r::<T>(inst.rs, crate::events::SLOT_RS)
+                .wrapping_add(inst.imm);
             if addr & 7 != 0 {
                 return Err(fault(m, inst, MemFault::Misaligned { addr, size: 8 }));
             }
@@ -146,7 +172,10 @@ pub(super) fn exec<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruct
                     }
                     fpu.fpr[r] = v;
                 } else {
-                    let prev = m.mem.store_word(a, fpu.fpr[r]).map_err(|f| fault(m, inst, f))?;
+                    let prev = m
+                        .mem
+                        .store_word(a, fpu.fpr[r])
+                        .map_err(|f| fault(m, inst, f))?;
                     if T {
                         m.rec.mem(a, prev, fpu.fpr[r], SLOT_MEM + half as u64);
                     }
@@ -160,7 +189,11 @@ pub(super) fn exec<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruct
         Mtc1 => fpu.fpr[ft as usize] = m.r::<T>(inst.rt, crate::events::SLOT_RT),
         Mfhc1 | Mthc1 => {
             if ft & 1 != 0 {
-                return Err(unsupported(m, inst, "MFHC1/MTHC1 of an odd FPU register (FR = 0)"));
+                return Err(unsupported(
+                    m,
+                    inst,
+                    "MFHC1/MTHC1 of an odd FPU register (FR = 0)",
+                ));
             }
             if inst.opcode == Mfhc1 {
                 let v = fpu.fpr[(ft + 1) as usize];
@@ -191,10 +224,19 @@ fn to_word(v: f64, rm: u32) -> u32 {
         2 => v.ceil(),
         _ => v.floor(),
     };
-    if r.is_nan() || r >= 2147483648.0 || r < -2147483648.0 { INVALID_WORD } else { r as i32 as u32 }
+    // NaN is outside every range, so it lands here too.
+    if !(-2147483648.0..2147483648.0).contains(&r) {
+        INVALID_WORD
+    } else {
+        r as i32 as u32
+    }
 }
 
-fn arith<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruction) -> Result<(), ExecError> {
+fn arith<const T: bool>(
+    m: &mut Machine,
+    fpu: &mut Fpu,
+    inst: Instruction,
+) -> Result<(), ExecError> {
     let w = inst.word;
     let fmt = (w >> 21) & 31;
     let ft = (w >> 16) & 31;
@@ -203,10 +245,18 @@ fn arith<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruction) -> Re
     let funct = w & 63;
     let double = fmt == FMT_D;
     if fmt == FMT_L {
-        return Err(unsupported(m, inst, "64-bit fixed-point (L) FPU format (needs FR = 1)"));
+        return Err(unsupported(
+            m,
+            inst,
+            "64-bit fixed-point (L) FPU format (needs FR = 1)",
+        ));
     }
     if odd_double_operand(fmt, funct, fd, fs, ft) {
-        return Err(unsupported(m, inst, "double-precision operand in an odd FPU register (FR = 0)"));
+        return Err(unsupported(
+            m,
+            inst,
+            "double-precision operand in an odd FPU register (FR = 0)",
+        ));
     }
     if fmt == FMT_W {
         let v = fpu.fpr[fs as usize] as i32;
@@ -219,9 +269,19 @@ fn arith<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruction) -> Re
     }
     let needs_default_rounding = matches!(funct, 0x00..=0x04 | 0x20 | 0x21);
     if needs_default_rounding && fpu.rounding_mode() != 0 {
-        return Err(unsupported(m, inst, "FPU arithmetic with a rounding mode other than round-to-nearest"));
+        return Err(unsupported(
+            m,
+            inst,
+            "FPU arithmetic with a rounding mode other than round-to-nearest",
+        ));
     }
-    let get = |fpu: &Fpu, r: u32| if double { fpu.double(r) } else { fpu.single(r) as f64 };
+    let get = |fpu: &Fpu, r: u32| {
+        if double {
+            fpu.double(r)
+        } else {
+            fpu.single(r) as f64
+        }
+    };
     // Results are computed in the operation's own precision (f32 ops on f32 values) to get IEEE single
     // rounding, not double rounding through f64.
     macro_rules! binop {
@@ -268,7 +328,13 @@ fn arith<const T: bool>(m: &mut Machine, fpu: &mut Fpu, inst: Instruction) -> Re
                 };
             }
         }
-        0x08..=0x0b => return Err(unsupported(m, inst, "conversion to 64-bit fixed point (needs FR = 1)")),
+        0x08..=0x0b => {
+            return Err(unsupported(
+                m,
+                inst,
+                "conversion to 64-bit fixed point (needs FR = 1)",
+            ));
+        }
         0x0c..=0x0f => {
             // ROUND, TRUNC, CEIL, FLOOR map onto rounding modes 0, 1, 2, 3.
             fpu.fpr[fd as usize] = to_word(get(fpu, fs), funct - 0x0c);

@@ -89,7 +89,11 @@ pub fn jal(target: u32) -> u32 {
 
 /// `$v0 = HALT; syscall` with the exit code already in `$a0`.
 pub fn halt() -> Vec<u32> {
-    vec![lui(V0, zkmips_abi::syscall::HALT >> 16), ori(V0, V0, zkmips_abi::syscall::HALT & 0xffff), syscall()]
+    vec![
+        lui(V0, zkmips_abi::syscall::HALT >> 16),
+        ori(V0, V0, zkmips_abi::syscall::HALT & 0xffff),
+        syscall(),
+    ]
 }
 
 /// Address of instruction `index` of a program built by [`program`].
@@ -131,13 +135,20 @@ pub fn program(body: &[u32], data: &[u8]) -> Program {
     let mut words = body.to_vec();
     words.extend(halt());
     for (i, w) in words.iter().enumerate() {
-        assert!(decode(*w).is_ok(), "test bug: word {i} ({w:#010x}) does not decode");
+        assert!(
+            decode(*w).is_ok(),
+            "test bug: word {i} ({w:#010x}) does not decode"
+        );
     }
     program_raw(&words, data)
 }
 
 pub fn config(mode: Mode) -> ExecutorConfig {
-    ExecutorConfig { max_cycles: Some(100_000), mode, ..ExecutorConfig::default() }
+    ExecutorConfig {
+        max_cycles: Some(100_000),
+        mode,
+        ..ExecutorConfig::default()
+    }
 }
 
 /// Run `body` (+ HALT) in fast mode; returns the executor after the run.
@@ -151,8 +162,14 @@ pub fn run_ok(body: &[u32], data: &[u8]) -> Executor {
 pub fn run_both(body: &[u32], data: &[u8]) -> Executor {
     let fast = run_ok(body, data);
     let mut traced = Executor::new(&program(body, data), config(Mode::Tracing)).unwrap();
-    traced.run().unwrap_or_else(|err| panic!("traced run failed: {err}"));
-    assert_eq!(fast.regs(), traced.regs(), "fast and tracing modes disagree");
+    traced
+        .run()
+        .unwrap_or_else(|err| panic!("traced run failed: {err}"));
+    assert_eq!(
+        fast.regs(),
+        traced.regs(),
+        "fast and tracing modes disagree"
+    );
     assert_eq!((fast.hi(), fast.lo()), (traced.hi(), traced.lo()));
     fast
 }

@@ -78,7 +78,10 @@ impl AddSubChip {
     /// Fills the trace without checking the rows: the columns are derived from `a`, `b`, `c`
     /// as given, so a wrong result yields a trace that violates the constraints (tests use this
     /// to forge witnesses).
-    pub(crate) fn fill_trace<F: Field>(rows: &[AluRow], bytes: &mut ByteCounts) -> RowMajorMatrix<F> {
+    pub(crate) fn fill_trace<F: Field>(
+        rows: &[AluRow],
+        bytes: &mut ByteCounts,
+    ) -> RowMajorMatrix<F> {
         let height = padded_height(rows.len());
         let mut values = F::zero_vec(height * cols::WIDTH);
         for (row, out) in rows.iter().zip(values.chunks_exact_mut(cols::WIDTH)) {
@@ -138,7 +141,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AddSubChip {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let col = |i: usize| local[i].clone();
-        let limb = |base: usize, k: usize| col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256);
+        let limb = |base: usize, k: usize| {
+            col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256)
+        };
         let two_pow_16 = AB::F::from_u32(1 << 16);
 
         for (flag, _) in FLAGS {
@@ -164,14 +169,12 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AddSubChip {
         builder.assert_bool(sy.clone());
         builder.assert_bool(sz.clone());
         let carry_into_top = sz.clone() + c1.clone() * AB::F::TWO - sx.clone() - sy.clone();
-        let overflow =
-            carry_into_top.clone() + c1.clone() - carry_into_top * c1 * AB::F::TWO;
+        let overflow = carry_into_top.clone() + c1.clone() - carry_into_top * c1 * AB::F::TWO;
         builder.assert_zero((col(cols::IS_ADD) + col(cols::IS_SUB)) * overflow);
 
         // Range checks: every byte, and the three top bits.
-        let sign_check = |top: AB::Expr, sign: AB::Expr| {
-            (top - sign * AB::F::from_u32(128)) * AB::F::TWO
-        };
+        let sign_check =
+            |top: AB::Expr, sign: AB::Expr| (top - sign * AB::F::from_u32(128)) * AB::F::TWO;
         let mut pairs: Vec<(AB::Expr, AB::Expr)> = Vec::with_capacity(8);
         for base in [cols::X, cols::Y, cols::Z] {
             pairs.push((col(base), col(base + 1)));
@@ -265,16 +268,28 @@ mod tests {
             AddSubChip.generate_trace::<Val>(&[overflow], &mut bytes),
             Err(TraceError::Traps { row: 0, .. })
         ));
-        let wrong = AluRow { a: 13, ..row(AluOp::Addu, 5, 7) };
+        let wrong = AluRow {
+            a: 13,
+            ..row(AluOp::Addu, 5, 7)
+        };
         assert!(matches!(
             AddSubChip.generate_trace::<Val>(&[row(AluOp::Sub, 1, 1), wrong], &mut bytes),
-            Err(TraceError::WrongResult { row: 1, expected: 12, claimed: 13, .. })
+            Err(TraceError::WrongResult {
+                row: 1,
+                expected: 12,
+                claimed: 13,
+                ..
+            })
         ));
         assert!(matches!(
             AddSubChip.generate_trace::<Val>(&[row(AluOp::And, 1, 1)], &mut bytes),
             Err(TraceError::UnsupportedOp { op: AluOp::And, .. })
         ));
-        assert_eq!(bytes, ByteCounts::new(), "a refused trace records no lookups");
+        assert_eq!(
+            bytes,
+            ByteCounts::new(),
+            "a refused trace records no lookups"
+        );
     }
 
     /// Every column is derived from a wrong sum; only the addition constraint can catch it.
@@ -361,7 +376,10 @@ mod tests {
         let fixture = AluFixture::new(&rows);
         let mut tables = fixture.tables();
         let trace = &mut tables[TableId::AddSub as usize].trace;
-        assert!(trace.values.len() / cols::WIDTH > rows.len(), "fixture has padding");
+        assert!(
+            trace.values.len() / cols::WIDTH > rows.len(),
+            "fixture has padding"
+        );
         trace.values[rows.len() * cols::WIDTH + cols::IS_ADDU] = Val::ONE;
         assert_rejected(&tables);
     }

@@ -61,7 +61,10 @@ impl BitwiseChip {
 
     /// Fills the trace without checking the rows (tests use this to forge witnesses). Byte
     /// lookups are recorded only for entries that exist in the table.
-    pub(crate) fn fill_trace<F: Field>(rows: &[AluRow], bytes: &mut ByteCounts) -> RowMajorMatrix<F> {
+    pub(crate) fn fill_trace<F: Field>(
+        rows: &[AluRow],
+        bytes: &mut ByteCounts,
+    ) -> RowMajorMatrix<F> {
         let height = padded_height(rows.len());
         let mut values = F::zero_vec(height * cols::WIDTH);
         for (row, out) in rows.iter().zip(values.chunks_exact_mut(cols::WIDTH)) {
@@ -75,7 +78,11 @@ impl BitwiseChip {
                 out[cols::A + i] = F::from_u8(a[i]);
                 out[cols::B + i] = F::from_u8(b[i]);
                 out[cols::C + i] = F::from_u8(c[i]);
-                let looked_up = if row.opcode == AluOp::Nor { !a[i] } else { a[i] };
+                let looked_up = if row.opcode == AluOp::Nor {
+                    !a[i]
+                } else {
+                    a[i]
+                };
                 if byte_op.apply(b[i], c[i]) == looked_up {
                     bytes.record(byte_op, b[i], c[i]);
                 }
@@ -100,7 +107,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BitwiseChip {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let col = |i: usize| local[i].clone();
-        let limb = |base: usize, k: usize| col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256);
+        let limb = |base: usize, k: usize| {
+            col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256)
+        };
 
         for (flag, _, _) in FLAGS {
             builder.assert_bool(col(flag));
@@ -119,7 +128,12 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BitwiseChip {
             let looked_up = a.clone() + is_nor.clone() * (AB::Expr::from_u8(255) - a * AB::F::TWO);
             BYTE_BUS.lookup_key(
                 builder,
-                [byte_op.clone(), col(cols::B + i), col(cols::C + i), looked_up],
+                [
+                    byte_op.clone(),
+                    col(cols::B + i),
+                    col(cols::C + i),
+                    looked_up,
+                ],
                 Count::bounded(is_real.clone(), 1),
             );
         }
@@ -172,14 +186,25 @@ mod tests {
     #[test]
     fn trace_generation_refuses_bad_rows() {
         let mut bytes = ByteCounts::new();
-        let wrong = AluRow { a: 1, ..row(AluOp::Xor, 1, 1) };
+        let wrong = AluRow {
+            a: 1,
+            ..row(AluOp::Xor, 1, 1)
+        };
         assert!(matches!(
             BitwiseChip.generate_trace::<Val>(&[wrong], &mut bytes),
-            Err(TraceError::WrongResult { row: 0, expected: 0, claimed: 1, .. })
+            Err(TraceError::WrongResult {
+                row: 0,
+                expected: 0,
+                claimed: 1,
+                ..
+            })
         ));
         assert!(matches!(
             BitwiseChip.generate_trace::<Val>(&[row(AluOp::Subu, 1, 1)], &mut bytes),
-            Err(TraceError::UnsupportedOp { op: AluOp::Subu, .. })
+            Err(TraceError::UnsupportedOp {
+                op: AluOp::Subu,
+                ..
+            })
         ));
     }
 

@@ -174,7 +174,11 @@ mod tests {
         let mut tables = fixture.tables();
         let byte = &mut tables[TableId::Byte as usize].trace;
         let cell = table_row(0x00, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
-        assert_ne!(byte.values[cell], Val::ZERO, "the fixture looks this entry up");
+        assert_ne!(
+            byte.values[cell],
+            Val::ZERO,
+            "the fixture looks this entry up"
+        );
         byte.values[cell] -= Val::ONE;
         assert_rejected(&tables);
     }

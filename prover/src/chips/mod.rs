@@ -66,7 +66,9 @@ pub enum TraceError {
         row: usize,
         op: AluOp,
     },
-    #[error("{chip}: row {row}: {op:?} {b:#010x}, {c:#010x} traps (signed overflow); it has no result to prove")]
+    #[error(
+        "{chip}: row {row}: {op:?} {b:#010x}, {c:#010x} traps (signed overflow); it has no result to prove"
+    )]
     Traps {
         chip: &'static str,
         row: usize,
@@ -74,7 +76,9 @@ pub enum TraceError {
         b: u32,
         c: u32,
     },
-    #[error("{chip}: row {row}: {op:?} {b:#010x}, {c:#010x} = {expected:#010x}, but the row claims {claimed:#010x}")]
+    #[error(
+        "{chip}: row {row}: {op:?} {b:#010x}, {c:#010x} = {expected:#010x}, but the row claims {claimed:#010x}"
+    )]
     WrongResult {
         chip: &'static str,
         row: usize,

@@ -8,9 +8,8 @@ pub mod poseidon2;
 pub mod poseidon2_bn254_constants;
 
 pub use config::{
-    OUTER_FRI_LOG_BLOWUP, OUTER_FRI_LOG_FINAL_POLY_LEN, OUTER_FRI_MAX_LOG_ARITY,
-    OUTER_FRI_NUM_QUERIES, OUTER_FRI_QUERY_POW_BITS, OuterChallenge, OuterChallengeMmcs,
-    OuterChallenger, OuterCompress, OuterConfig, OuterDft, OuterHash, OuterPcs, OuterVal,
-    OuterValMmcs, outer_config, outer_config_with_fri, outer_fri_parameters,
+    OUTER_COLLISION_BITS, OUTER_FRI, OuterChallenge, OuterChallengeMmcs, OuterChallenger,
+    OuterCompress, OuterConfig, OuterDft, OuterHash, OuterPcs, OuterVal, OuterValMmcs,
+    outer_config, outer_config_with, outer_config_with_fri, outer_val_mmcs,
 };
 pub use poseidon2::{OuterPerm, bn254_from_hex, hex_to_limbs, outer_perm};

@@ -33,13 +33,16 @@ pub fn hex_to_limbs(hex: &str) -> Option<[u64; 4]> {
 /// A committed constant as a field element. The constants are generated `< p` and checked by a
 /// test, so a failure here is a corrupted source file, not an input error.
 pub fn bn254_from_hex(hex: &str) -> Bn254 {
-    let limbs = hex_to_limbs(hex)
-        .unwrap_or_else(|| panic!("malformed Poseidon2-BN254 constant {hex:?}"));
+    let limbs =
+        hex_to_limbs(hex).unwrap_or_else(|| panic!("malformed Poseidon2-BN254 constant {hex:?}"));
     Bn254::new(limbs)
 }
 
 fn full_rounds(rounds: &[[&str; 3]]) -> Vec<[Bn254; 3]> {
-    rounds.iter().map(|round| round.map(bn254_from_hex)).collect()
+    rounds
+        .iter()
+        .map(|round| round.map(bn254_from_hex))
+        .collect()
 }
 
 /// The outer permutation with the committed constants.
@@ -126,7 +129,11 @@ mod tests {
         let perm = outer_perm();
         for seed in 0..16 {
             let input = pseudo_random_state(seed);
-            assert_eq!(perm.permute(input), textbook_permutation(input), "seed {seed}");
+            assert_eq!(
+                perm.permute(input),
+                textbook_permutation(input),
+                "seed {seed}"
+            );
         }
     }
 
