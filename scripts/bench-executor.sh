@@ -75,9 +75,13 @@ cycles_of() {
     sed -n 's/^stats: cycles *\([0-9]*\)$/\1/p' "$OUT/$name.stderr"
 }
 
-# Peak resident memory (KiB) of one run.
+# Peak resident memory (KiB) of one run, or None without GNU time.
 max_rss_kib() {
-    /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1
+    if [[ -x /usr/bin/time ]]; then
+        /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1
+    else
+        echo None
+    fi
 }
 
 echo "== checking outputs and counting instructions" >&2

@@ -7,7 +7,8 @@
 mod support;
 
 use support::{
-    GCC, Invocation, Outcome, QEMU, build_c, first_difference, run_qemu, run_zkmips, scratch_dir,
+    GCC, Invocation, Outcome, QEMU, StdoutTo, build_c, first_difference, run_qemu, run_zkmips,
+    scratch_dir,
 };
 
 /// What the two runs must agree on.
@@ -18,14 +19,22 @@ enum Expect {
     /// The program traps: qemu dies of a signal, zkmips exits with code 2 and an `error:` line naming the
     /// trap. Stdout up to the trap must still match.
     BothTrap { error_mentions: &'static str },
+    /// The program raises `signal` (e.g. `abort()`): qemu dies of it, zkmips exits with 128 + signal as a
+    /// shell would report it. Stdout and stderr must match (qemu's own "uncaught target signal" line aside).
+    BothSignal { signal: i32 },
 }
 
 fn check(test: &str, program: &str, inv: Invocation, expect: Expect) {
+    check_with_flags(test, program, inv, expect, &[]);
+}
+
+/// Like [`check`], with extra `zkmips run` flags (e.g. tracing mode).
+fn check_with_flags(test: &str, program: &str, inv: Invocation, expect: Expect, flags: &[&str]) {
     require_tools!(GCC, QEMU);
     let elf = build_c(program);
     let zkmips_dir = scratch_dir(&["differential", test]);
-    let qemu = run_qemu(&elf, &inv, &[]);
-    let zkmips = run_zkmips(&elf, &inv, &[], &zkmips_dir);
+    let qemu = run_qemu(&elf, &inv, &[], StdoutTo::Pipe);
+    let zkmips = run_zkmips(&elf, &inv, flags, &zkmips_dir);
     let report = compare(program, &qemu, &zkmips, expect);
     assert!(
         report.is_empty(),
@@ -68,6 +77,40 @@ fn compare(program: &str, qemu: &Outcome, zkmips: &Outcome, expect: Expect) -> V
                 problems.push(format!(
                     "stderr differs: {}",
                     first_difference(&qemu.stderr, &zkmips.stderr)
+                ));
+            }
+        }
+        Expect::BothSignal { signal } => {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                qemu.status.signal(),
+                Some(signal),
+                "{program} was expected to die of signal {signal} under qemu, but: {}",
+                qemu.describe()
+            );
+            if zkmips.status.code() != Some(128 + signal) {
+                problems.push(format!(
+                    "zkmips should exit with code {} (128 + signal {signal}), got {}; stderr:\n{zk_err}",
+                    128 + signal,
+                    zkmips.describe()
+                ));
+            }
+            if qemu.stdout != zkmips.stdout {
+                problems.push(format!(
+                    "stdout differs: {}",
+                    first_difference(&qemu.stdout, &zkmips.stdout)
+                ));
+            }
+            let qemu_err: String = qemu
+                .stderr_text()
+                .lines()
+                .filter(|l| !l.starts_with("qemu: uncaught target signal"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            if qemu_err.as_bytes() != zkmips.stderr {
+                problems.push(format!(
+                    "stderr differs: {}",
+                    first_difference(qemu_err.as_bytes(), &zkmips.stderr)
                 ));
             }
         }
@@ -155,6 +198,7 @@ differential! {
     unaligned_packed: "unaligned_packed", NO_ARGS, SAME;
     int64_arith: "int64_arith", NO_ARGS, SAME;
     bit_tricks: "bit_tricks", NO_ARGS, SAME;
+    isa_mix: "isa_mix", NO_ARGS, SAME;
     setjmp_longjmp: "setjmp_longjmp", NO_ARGS, SAME;
     string_funcs: "string_funcs", NO_ARGS, SAME;
     recursion: "recursion", NO_ARGS, SAME;
@@ -173,6 +217,8 @@ differential! {
     stdin_echo_no_stdin: "stdin_echo", NO_ARGS, SAME;
     div_by_zero_ok: "div_by_zero", Invocation { args: &["x", "y"], env: &[], stdin: None }, SAME;
     div_by_zero_traps: "div_by_zero", NO_ARGS, Expect::BothTrap { error_mentions: "trap" };
+    abort: "abort_assert", Invocation { args: &["abort"], env: &[], stdin: None }, Expect::BothSignal { signal: 6 };
+    assert_fails: "abort_assert", Invocation { args: &["assert"], env: &[], stdin: None }, Expect::BothSignal { signal: 6 };
 }
 
 #[test]
@@ -193,4 +239,32 @@ fn stdin_rot13_empty() {
         NO_ARGS,
         SAME_WITH_STDERR,
     );
+}
+
+/// Tracing mode (event recording for the prover, cut into small shards so that shard boundaries fall
+/// inside syscalls, delay slots and HI/LO sequences) must not change what the guest does. Only small
+/// programs: tracing keeps every event in memory.
+const TRACED: &[&str] = &["--trace", "--shard-cycles", "4096"];
+
+macro_rules! traced {
+    ($($test:ident: $program:literal, $inv:expr, $expect:expr;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check_with_flags(stringify!($test), $program, $inv, $expect, TRACED);
+            }
+        )*
+    };
+}
+
+traced! {
+    traced_isa_mix: "isa_mix", Invocation { args: &["16", "11"], env: &[], stdin: None }, SAME;
+    traced_printf_basic: "printf_basic", NO_ARGS, SAME_WITH_STDERR;
+    traced_setjmp_longjmp: "setjmp_longjmp", NO_ARGS, SAME;
+    traced_unaligned_packed: "unaligned_packed", NO_ARGS, SAME;
+    traced_madd_msub: "madd_msub", NO_ARGS, SAME;
+    traced_exit_call: "exit_call", NO_ARGS, SAME;
+    traced_stdin_rot13: "stdin_rot13",
+        Invocation { args: &[], env: &[], stdin: Some(b"Gur dhvpx oebja sbk\n0123456789\n") }, SAME_WITH_STDERR;
+    traced_div_by_zero_traps: "div_by_zero", NO_ARGS, Expect::BothTrap { error_mentions: "trap" };
 }

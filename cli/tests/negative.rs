@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::{
-    GCC, Invocation, NM, OBJDUMP, Outcome, build_c, disassemble_at, find_instructions,
+    GCC, Invocation, NM, OBJDUMP, Outcome, StdoutTo, build_c, disassemble_at, find_instructions,
     run_captured, run_zkmips, scratch_dir, symbol_address, symbols,
 };
 
@@ -180,7 +180,7 @@ fn run_bad_file(test: &str, bytes: Option<&[u8]>) -> (String, String) {
     }
     let mut cmd = Command::new(support::zkmips_bin());
     cmd.env_clear().arg("run").arg(&path);
-    let outcome = run_captured(cmd, None);
+    let outcome = run_captured(cmd, None, StdoutTo::Pipe);
     (expect_error(&outcome, test), path.display().to_string())
 }
 
@@ -268,10 +268,109 @@ fn missing_stdin_file_is_named() {
         .arg(&elf)
         .arg("--stdin")
         .arg(&stdin);
-    let outcome = run_captured(cmd, None);
+    let outcome = run_captured(cmd, None, StdoutTo::Pipe);
     let error = expect_error(&outcome, "missing stdin");
     assert!(
         error.contains(&stdin.display().to_string()),
         "error should name the file: {error}"
     );
+}
+
+/// The file offset of virtual address `vaddr` in a little-endian ELF32, from its program headers.
+fn file_offset_of(elf: &[u8], vaddr: u32) -> usize {
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
+    let (phoff, phentsize, phnum) = (u32_at(28) as usize, u16_at(42), u16_at(44));
+    (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find_map(|ph| {
+            let (offset, segment_vaddr, file_size) =
+                (u32_at(ph + 4), u32_at(ph + 8), u32_at(ph + 16));
+            (u32_at(ph) == 1 && vaddr >= segment_vaddr && vaddr - segment_vaddr < file_size)
+                .then(|| (offset + vaddr - segment_vaddr) as usize)
+        })
+        .unwrap_or_else(|| panic!("{vaddr:#x} is not in a loaded segment"))
+}
+
+/// Robustness: the word at `bad_instruction` is replaced by one word per primary opcode and by every
+/// function code of the SPECIAL, SPECIAL2, SPECIAL3, REGIMM and COP1 groups, with arbitrary register
+/// fields. Whatever the word does (run, fault, trap, jump into the weeds), zkmips must end with an exit
+/// code and, for exit code 2, an `error:` line; never a panic, a signal or a hang.
+#[test]
+fn arbitrary_instruction_words_never_panic() {
+    require_tools!(GCC, NM);
+    let elf_path = build_c("bad_unknown_instruction");
+    let original = fs::read(&elf_path).expect("read ELF");
+    let pc =
+        symbol_address(&symbols(&elf_path), "bad_instruction").expect("bad_instruction symbol");
+    let at = file_offset_of(&original, pc);
+    assert_eq!(original[at..at + 4], 0xffff_ffffu32.to_le_bytes());
+
+    let mut seed = 0x9e37_79b9u32;
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    // rs, rt, rd and sa fields; the opcode and the function code come from the loops.
+    const REGISTER_FIELDS: u32 = 0x03ff_ffc0;
+    let mut words = Vec::new();
+    for opcode in 0..64u32 {
+        words.push(opcode << 26 | random() & 0x03ff_ffff);
+    }
+    for group in [0x00u32, 0x1c, 0x1f] {
+        for function in 0..64u32 {
+            words.push(group << 26 | random() & REGISTER_FIELDS | function);
+        }
+    }
+    for selector in 0..32u32 {
+        // REGIMM: rt selects the operation. COP1: rs selects the format or move.
+        words.push(0x01 << 26 | random() & 0x03e0_ffff | selector << 16);
+        words.push(0x11 << 26 | selector << 21 | random() & 0x001f_ffff);
+    }
+
+    let work = scratch_dir(&["negative", "arbitrary_words"]);
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for word in words {
+        let mut elf = original.clone();
+        elf[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        let path = work.join(format!("{word:08x}.elf"));
+        fs::write(&path, &elf).expect("write patched ELF");
+        let outcome = run_zkmips(
+            &path,
+            &Invocation::default(),
+            &["--max-cycles", "200000"],
+            &work,
+        );
+        let stderr = outcome.stderr_text();
+        assert!(
+            !stderr.contains("panicked"),
+            "word {word:#010x}: zkmips panicked:\n{stderr}"
+        );
+        let code = outcome.status.code().unwrap_or_else(|| {
+            panic!(
+                "word {word:#010x}: zkmips was killed ({}):\n{stderr}",
+                outcome.describe()
+            )
+        });
+        if code == 2 {
+            let error = stderr.lines().find(|l| l.starts_with("error:"));
+            let error =
+                error.unwrap_or_else(|| panic!("word {word:#010x}: exit 2 without an error line"));
+            // The message's kind, without addresses: a summary for failure output.
+            let kind: String = error
+                .split(" at ")
+                .next()
+                .unwrap_or(error)
+                .chars()
+                .take(40)
+                .collect();
+            *outcomes.entry(kind).or_default() += 1;
+        } else {
+            *outcomes.entry(format!("exit {code}")).or_default() += 1;
+        }
+        let _ = fs::remove_file(&path);
+    }
+    eprintln!("outcomes: {outcomes:#?}");
 }

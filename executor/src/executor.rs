@@ -16,6 +16,11 @@
 //!   `eret`). Plain stores do not clear it (one hart, no other writers).
 //! - RDHWR: `$0` CPUNum = 0, `$1` SYNCI_Step = 0 (no caches to synchronise), `$2` CC = low 32 bits of the
 //!   cycle count, `$3` CCRes = 1, `$29` UserLocal = the thread pointer set by `set_thread_area`.
+//! - MOVZ/MOVN with a false condition leave `rd` unchanged; so does ADD/ADDI/SUB when it traps.
+//!
+//! Memory: accesses below `layout::NULL_GUARD_END` or at/above `layout::USER_END` fault, as do misaligned
+//! ones, and every store into an executable segment (`WriteToCode`): the prover fixes the code in a
+//! preprocessed table, so self-modifying code (or data kept in a writable+executable segment) is refused.
 //!
 //! # Performance
 //! Every word of the executable segments is decoded once, at load, into a `Vec` indexed by
@@ -66,6 +71,7 @@ pub struct ExecutorConfig {
     pub env: Vec<String>,
     pub syscalls: SyscallConfig,
     /// Where to write every executed PC as `0x%08x\n` (delay slots included, annulled slots excluded).
+    /// Written once per instruction: pass a buffered writer. Flushed when `run` returns, even on error.
     pub trace_pcs: Option<Box<dyn Write + Send>>,
     /// Tracing mode: receives each shard as soon as it is complete, so a long run never holds its whole
     /// record in memory (about 170 bytes per cycle). With a sink, [`ExecutionReport::record`] has no shards.
@@ -338,19 +344,12 @@ impl GuestContext for Machine {
     }
 }
 
-/// One predecoded instruction word and how often it ran.
-#[derive(Clone, Copy, Debug)]
-struct CodeSlot {
-    inst: Option<Instruction>,
-    count: u64,
-}
-
 /// A loaded program ready to run.
 pub struct Executor {
     m: Machine,
     /// Predecoded instructions from `text_base`; `None` for words outside executable segments or words that
     /// do not decode (an error only if executed).
-    code: Vec<CodeSlot>,
+    code: Vec<Option<Instruction>>,
     text_base: u32,
     /// Executable ranges `[start, end)`, to tell "not code" from "bad instruction".
     exec_ranges: Vec<(u32, u32)>,
@@ -367,6 +366,7 @@ pub struct Executor {
     trace_pcs_error: Option<String>,
     shard_sink: Option<ShardSink>,
     cycles: u64,
+    counts: [u64; NUM_OPCODES],
     used_fpu: Option<FpuUse>,
     exit_code: Option<u32>,
     in_delay_slot: bool,
@@ -417,16 +417,13 @@ impl Executor {
         let text_end = exec_ranges.iter().map(|r| r.1).max().unwrap_or(0);
         let words = (text_end - text_base).div_ceil(4) as usize;
         let code = (0..words)
-            .map(|i| CodeSlot {
-                count: 0,
-                inst: {
-                    let addr = text_base + 4 * i as u32;
-                    if exec_ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
-                        decode(mem.peek_word(addr)).ok()
-                    } else {
-                        None
-                    }
-                },
+            .map(|i| {
+                let addr = text_base + 4 * i as u32;
+                if exec_ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
+                    decode(mem.peek_word(addr)).ok()
+                } else {
+                    None
+                }
             })
             .collect();
 
@@ -463,6 +460,7 @@ impl Executor {
             trace_pcs_error: None,
             shard_sink: config.shard_sink,
             cycles: 0,
+            counts: [0; NUM_OPCODES],
             used_fpu: None,
             exit_code: None,
             in_delay_slot: false,
@@ -613,17 +611,9 @@ impl Executor {
         let next_pc = self.m.next_pc;
         let inst = match self
             .code
-            .get_mut((pc.wrapping_sub(self.text_base) >> 2) as usize)
+            .get((pc.wrapping_sub(self.text_base) >> 2) as usize)
         {
-            Some(CodeSlot {
-                inst: Some(inst),
-                count,
-            }) if pc & 3 == 0 => {
-                // Counting per instruction rather than per opcode avoids a store-to-load dependency
-                // when the same opcode runs back to back, and gives a per-PC profile for free.
-                *count += 1;
-                *inst
-            }
+            Some(Some(inst)) if pc & 3 == 0 => *inst,
             _ => return Err(self.fetch_error(pc)),
         };
         let in_slot = self.in_delay_slot;
@@ -635,6 +625,7 @@ impl Executor {
             });
         }
         self.cycles += 1;
+        self.counts[inst.opcode as usize] += 1;
         let clk = self.cycles;
         let access_start = if T {
             self.m.rec.clk = clk;
@@ -1282,15 +1273,9 @@ impl Executor {
         } else {
             None
         };
-        let mut counts = [0u64; NUM_OPCODES];
-        for slot in &self.code {
-            if let Some(inst) = slot.inst {
-                counts[inst.opcode as usize] += slot.count;
-            }
-        }
         let opcode_counts: Vec<(Opcode, u64)> = all_opcodes()
             .iter()
-            .zip(counts.iter())
+            .zip(self.counts.iter())
             .filter(|(_, n)| **n > 0)
             .map(|(op, n)| (*op, *n))
             .collect();
@@ -1370,12 +1355,8 @@ impl Executor {
         &self.syscalls
     }
     /// The predecoded program (`None` where a word is not code or does not decode).
-    pub fn code(&self) -> Vec<Option<Instruction>> {
-        self.code.iter().map(|slot| slot.inst).collect()
-    }
-    /// How many times each instruction of [`Self::code`] has executed (a per-PC profile).
-    pub fn execution_counts(&self) -> Vec<u64> {
-        self.code.iter().map(|slot| slot.count).collect()
+    pub fn code(&self) -> &[Option<Instruction>] {
+        &self.code
     }
     /// Address of `code()[0]`.
     pub fn text_base(&self) -> u32 {

@@ -7,6 +7,16 @@
 //! after its last access. The prover's memory argument consumes `memory_init`, produces `memory_final`,
 //! and across shards every `memory_init` entry must match the latest earlier `memory_final` entry (or the
 //! initial image). A shard never ends between a branch and its delay slot.
+//!
+//! The initial image is the program's segments (bss zero) plus the initial stack block that
+//! `image::build_initial_stack` builds from the run's arguments and environment; registers start at zero
+//! except `$sp` (see shard 0's `initial_state`).
+//!
+//! Timestamps are global `u64`s (see [`crate::events`]). A prover that wants small, shard-local timestamps
+//! can map every timestamp `t` of a shard to `t - timestamp(initial_state.clk, 0) + 1` and every
+//! `prev_timestamp` from before the shard (exactly the first access of each location, listed in
+//! `memory_init`) to 0: within a shard, order is all the memory argument needs, and the cross-shard link
+//! is carried by the values in `memory_init`/`memory_final`.
 
 use std::collections::HashMap;
 
@@ -120,6 +130,10 @@ impl Recorder {
     /// Finish the current shard: fill `memory_final` from the live machine state.
     pub fn close_shard(&mut self, state: CpuState, mem: &Memory) {
         let mut shard = core::mem::take(&mut self.cur);
+        // Give back the capacity reserved in `open_shard` that this shard did not use.
+        shard.cpu.shrink_to_fit();
+        shard.accesses.shrink_to_fit();
+        shard.alu.shrink_to_fit();
         shard.memory_final = shard
             .memory_init
             .iter()

@@ -13,8 +13,8 @@ use p3_batch_stark::folder::{
     ProverConstraintFolderWithLookups, VerifierConstraintFolderWithLookups,
 };
 use p3_batch_stark::{
-    BatchProof, Domain, ProverData, StarkGenericConfig, StarkInstance, Val, prove_batch,
-    verify_batch,
+    BatchProof, CommonData, Domain, ProverData, StarkGenericConfig, StarkInstance, Val,
+    prove_batch, verify_batch,
 };
 use p3_challenger::GrindingChallenger;
 use p3_commit::Pcs;
@@ -218,7 +218,67 @@ where
         .map_err(|err| ProveError::Commitment(err.to_string()))
 }
 
-/// Verifies `proof` for the chips `airs` (in proving order) and their public values.
+/// What a verifier derives from the chips and their heights alone: the preprocessed commitment
+/// and the bus layout. Building it commits the fixed tables (the byte table is `2^16` rows), so
+/// a verifier checking many proofs of one shape builds it once with [`ShapeKey::new`] and calls
+/// [`verify_with_key`].
+pub struct ShapeKey<SC: StarkGenericConfig> {
+    log_heights: Vec<usize>,
+    common: CommonData<SC>,
+}
+
+impl<SC> ShapeKey<SC>
+where
+    SC: StarkGenericConfig,
+    Val<SC>: PrimeField64,
+    SymbolicExpressionExt<Val<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+{
+    /// The key for `airs` (in proving order) with traces of `2^log_heights[i]` rows.
+    pub fn new<A: BatchAir<SC>>(
+        config: &SC,
+        airs: &[A],
+        log_heights: &[usize],
+    ) -> Result<Self, VerifyError> {
+        let shape = |message: String| VerifyError::Shape(message);
+        if log_heights.len() != airs.len() {
+            return Err(shape(format!(
+                "{} chips but {} heights",
+                airs.len(),
+                log_heights.len()
+            )));
+        }
+        let mut heights = Vec::with_capacity(airs.len());
+        for (index, (air, &log_height)) in airs.iter().zip(log_heights).enumerate() {
+            let chip = air.name();
+            if log_height > MAX_LOG_TRACE_HEIGHT {
+                return Err(shape(format!(
+                    "table {index} ({chip}): height 2^{log_height}"
+                )));
+            }
+            let fixed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air).map(|t| t.height());
+            check_height(index, chip, 1 << log_height, fixed).map_err(|e| shape(e.to_string()))?;
+            heights.push(1usize << log_height);
+        }
+        let extended: Vec<usize> = log_heights.iter().map(|h| h + config.is_zk()).collect();
+        let common = ProverData::from_airs_and_degrees(config, airs, &extended)
+            .map_err(|err| shape(err.to_string()))?
+            .common;
+        check_multiplicity_height_bound(&common.lookups, &heights)
+            .map_err(|err| shape(err.to_string()))?;
+        Ok(Self {
+            log_heights: log_heights.to_vec(),
+            common,
+        })
+    }
+
+    /// `log2` of each table's height.
+    pub fn log_heights(&self) -> &[usize] {
+        &self.log_heights
+    }
+}
+
+/// Verifies `proof` for the chips `airs` (in proving order) and their public values, deriving
+/// the [`ShapeKey`] from the heights the proof claims (each checked against the chips).
 pub fn verify<SC, A>(
     config: &SC,
     airs: &[A],
@@ -233,49 +293,65 @@ where
     SC::Challenge: BasedVectorSpace<Val<SC>>,
     SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
 {
+    let is_zk = config.is_zk();
+    let log_heights = proof
+        .degree_bits
+        .iter()
+        .map(|&bits| bits.checked_sub(is_zk))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| VerifyError::Shape("a claimed height is below the ZK padding".into()))?;
+    let key = ShapeKey::new(config, airs, &log_heights)?;
+    verify_with_key(config, airs, &key, proof, public_values)
+}
+
+/// Verifies `proof` against a prebuilt [`ShapeKey`]; a proof of any other shape is rejected.
+pub fn verify_with_key<SC, A>(
+    config: &SC,
+    airs: &[A],
+    key: &ShapeKey<SC>,
+    proof: &BatchProof<SC>,
+    public_values: &[Vec<Val<SC>>],
+) -> Result<(), VerifyError>
+where
+    SC: StarkGenericConfig,
+    A: BatchAir<SC>,
+    Val<SC>: PrimeField64,
+    SymbolicExpressionExt<Val<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+    SC::Challenge: BasedVectorSpace<Val<SC>>,
+    SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
+{
     let shape = |message: String| VerifyError::Shape(message);
-    if proof.degree_bits.len() != airs.len() || public_values.len() != airs.len() {
+    let expected_bits: Vec<usize> = key.log_heights.iter().map(|h| h + config.is_zk()).collect();
+    if airs.len() != key.log_heights.len() || proof.degree_bits != expected_bits {
         return Err(shape(format!(
-            "{} chips, but the proof has {} heights and {} public-value lists",
+            "the key is for {} tables of heights 2^{:?}, the proof has 2^{:?} ({} chips given)",
+            key.log_heights.len(),
+            key.log_heights,
+            proof.degree_bits,
+            airs.len()
+        )));
+    }
+    if public_values.len() != airs.len() {
+        return Err(shape(format!(
+            "{} chips but {} public-value lists",
             airs.len(),
-            proof.degree_bits.len(),
             public_values.len()
         )));
     }
-    let is_zk = config.is_zk();
-    let mut heights = Vec::with_capacity(airs.len());
-    for (index, ((air, &degree_bits), values)) in airs
-        .iter()
-        .zip(&proof.degree_bits)
-        .zip(public_values)
-        .enumerate()
-    {
-        let chip = air.name();
-        let log_height = degree_bits
-            .checked_sub(is_zk)
-            .filter(|&log| log <= MAX_LOG_TRACE_HEIGHT)
-            .ok_or_else(|| shape(format!("table {index} ({chip}): height 2^{degree_bits}")))?;
-        let fixed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air).map(|t| t.height());
-        check_height(index, chip, 1 << log_height, fixed).map_err(|e| shape(e.to_string()))?;
+    for (index, (air, values)) in airs.iter().zip(public_values).enumerate() {
         let expected = <A as BaseAir<Val<SC>>>::num_public_values(air);
         if values.len() != expected {
             return Err(shape(format!(
-                "table {index} ({chip}): {} public values, the chip takes {expected}",
+                "table {index} ({}): {} public values, the chip takes {expected}",
+                air.name(),
                 values.len()
             )));
         }
-        heights.push(1usize << log_height);
     }
-
-    let common = ProverData::from_airs_and_degrees(config, airs, &proof.degree_bits)
-        .map_err(|err| shape(err.to_string()))?
-        .common;
-    check_multiplicity_height_bound(&common.lookups, &heights)
-        .map_err(|err| shape(err.to_string()))?;
     // `p3` 0.8 still panics on a few malformed shapes (e.g. quotient chunk counts); a panic
     // here can only come from the proof, so it is a rejection.
     match catch_unwind(AssertUnwindSafe(|| {
-        verify_batch(config, airs, proof, public_values, &common)
+        verify_batch(config, airs, proof, public_values, &key.common)
     })) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(VerifyError::Rejected(format!("{err:?}"))),

@@ -48,7 +48,7 @@ fn modulus() -> BigUint {
     BigUint::from(KOALABEAR_MODULUS)
 }
 
-fn fr_to_biguint(x: Fr) -> BigUint {
+pub(crate) fn fr_to_biguint(x: Fr) -> BigUint {
     x.into()
 }
 
@@ -57,7 +57,7 @@ fn biguint_to_fr(x: &BigUint) -> Fr {
 }
 
 /// Allocates the low `count` bits of `value` as Boolean witnesses (1 constraint each).
-fn alloc_bits(
+pub(crate) fn alloc_bits(
     cs: &ConstraintSystemRef<Fr>,
     value: &Result<BigUint, SynthesisError>,
     count: usize,
@@ -68,39 +68,51 @@ fn alloc_bits(
 }
 
 /// Σ bits[i] * 2^i as a linear combination (no constraints; fewer bits than Fr has).
-fn pack_bits(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+pub(crate) fn pack_bits(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     debug_assert!(bits.len() < Fr::MODULUS_BIT_SIZE as usize);
     Boolean::le_bits_to_fp(bits)
 }
 
+/// A variable that is 1 when `x == target` and 0 otherwise (2 constraints, no booleanity check
+/// needed: `(x - t) * inv = 1 - flag` forces 1 at equality, `(x - t) * flag = 0` forces 0 else).
+pub(crate) fn equality_flag(
+    cs: &ConstraintSystemRef<Fr>,
+    x: &FpVar<Fr>,
+    target: Fr,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let distance = x - target;
+    let distance_value = distance.value();
+    let flag = FpVar::new_witness(cs.clone(), || {
+        distance_value.map(|d| Fr::from(u64::from(d == Fr::from(0u64))))
+    })?;
+    let inverse = FpVar::new_witness(cs.clone(), || {
+        distance_value.map(|d| ark_ff::Field::inverse(&d).unwrap_or(Fr::from(0u64)))
+    })?;
+    distance.mul_equals(&inverse, &(FpVar::one() - &flag))?;
+    distance.mul_equals(&flag, &FpVar::zero())?;
+    Ok(flag)
+}
+
 /// Allocates a canonical KoalaBear element (`< p`): 31 Boolean bits plus 3 constraints for
 /// "high 7 bits all one => low 24 bits zero" (the only 31-bit values >= p). 34 constraints.
+/// Returns the value and its little-endian bits.
+pub(crate) fn alloc_canonical_with_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    value: Result<u32, SynthesisError>,
+) -> Result<(FpVar<Fr>, Vec<Boolean<Fr>>), SynthesisError> {
+    let bits = alloc_bits(cs, &value.map(BigUint::from), CANONICAL_BITS)?;
+    let low = pack_bits(&bits[..LOW_BITS])?;
+    let high = pack_bits(&bits[LOW_BITS..])?;
+    let high_is_max = equality_flag(cs, &high, Fr::from(HIGH_MAX))?;
+    high_is_max.mul_equals(&low, &FpVar::zero())?;
+    Ok((pack_bits(&bits)?, bits))
+}
+
 fn alloc_canonical(
     cs: &ConstraintSystemRef<Fr>,
     value: Result<u32, SynthesisError>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let bits = alloc_bits(cs, &value.map(BigUint::from), CANONICAL_BITS)?;
-    let low = pack_bits(&bits[..LOW_BITS])?;
-    let high = pack_bits(&bits[LOW_BITS..])?;
-    let high_minus_max = &high - Fr::from(HIGH_MAX);
-    let distance = high_minus_max.value();
-    let is_max = FpVar::new_witness(cs.clone(), || {
-        distance.map(|d| {
-            if d == Fr::from(0u64) {
-                Fr::from(1u64)
-            } else {
-                Fr::from(0u64)
-            }
-        })
-    })?;
-    let inverse = FpVar::new_witness(cs.clone(), || {
-        distance.map(|d| ark_ff::Field::inverse(&d).unwrap_or(Fr::from(0u64)))
-    })?;
-    // high != 127 => is_max = 0 (second line); high == 127 => is_max = 1 (first line).
-    high_minus_max.mul_equals(&inverse, &(FpVar::one() - &is_max))?;
-    high_minus_max.mul_equals(&is_max, &FpVar::zero())?;
-    is_max.mul_equals(&low, &FpVar::zero())?;
-    pack_bits(&bits)
+    Ok(alloc_canonical_with_bits(cs, value)?.0)
 }
 
 /// A KoalaBear element as an integer `< bound` in one Fr variable (see the module docs).
@@ -121,6 +133,14 @@ impl KbVar {
             value,
             bound: modulus(),
         })
+    }
+
+    /// Wraps a variable already constrained to be a canonical KoalaBear element.
+    pub(crate) fn from_canonical(value: FpVar<Fr>) -> Self {
+        Self {
+            value,
+            bound: modulus(),
+        }
     }
 
     /// A circuit constant (free).

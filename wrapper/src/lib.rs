@@ -2,9 +2,11 @@
 //! the circuit, exactly what the native outer verifier (`zkmips_prover::outer`) computes.
 //!
 //! Status: foundations — the Poseidon2-BN254 permutation, KoalaBear base/extension arithmetic
-//! with lazy reduction, outer-MMCS leaf hashing and Merkle paths, and a Groth16 round trip.
+//! with lazy reduction, outer-MMCS leaf hashing and Merkle paths, the outer Fiat-Shamir
+//! challenger, and Groth16 round trips.
 //! The full STARK verifier circuit is planned in docs/WRAPPER.md.
 
+pub mod challenger;
 pub mod convert;
 pub mod koalabear;
 pub mod merkle;

@@ -81,15 +81,71 @@ pub fn root_from_path(
     Ok(node)
 }
 
-/// Enforces that `row` is the leaf at `index_bits` of the tree with root `root`.
+/// Enforces that `row` is the leaf at `index_bits` of the tree with root `root` (a single
+/// committed matrix).
 pub fn verify_path(
     row: &[KbVar],
     index_bits: &[Boolean<Fr>],
     siblings: &[FpVar<Fr>],
     root: &FpVar<Fr>,
 ) -> Result<(), SynthesisError> {
-    let leaf = hash_row(row)?;
-    root_from_path(&leaf, index_bits, siblings)?.enforce_equal(root)
+    let height = 1usize
+        .checked_shl(index_bits.len() as u32)
+        .ok_or(SynthesisError::Unsatisfiable)?;
+    verify_batch(&[(height, row.to_vec())], index_bits, siblings, root)
+}
+
+/// Enforces a batch opening of the outer MMCS (`MerkleTreeMmcs::verify_batch`, binary, cap
+/// height 0): `openings[i] = (height_i, row_i)` are the opened rows of the committed matrices in
+/// commitment order, `index_bits` (little-endian) the row index in the tallest matrix. Matrices
+/// of the tallest height are hashed together into the leaf; a shorter matrix's rows are hashed
+/// together and compressed in as `compress(node, rows_digest)` right after the level where the
+/// tree reaches its height. Heights must be powers of two and the tallest `2^index_bits.len()`;
+/// any other shape is `SynthesisError::Unsatisfiable` (a caller error, found at synthesis).
+pub fn verify_batch(
+    openings: &[(usize, Vec<KbVar>)],
+    index_bits: &[Boolean<Fr>],
+    siblings: &[FpVar<Fr>],
+    root: &FpVar<Fr>,
+) -> Result<(), SynthesisError> {
+    let levels = index_bits.len();
+    let max_height = 1usize
+        .checked_shl(levels as u32)
+        .ok_or(SynthesisError::Unsatisfiable)?;
+    let shape_ok = siblings.len() == levels
+        && openings.iter().any(|(h, _)| *h == max_height)
+        && openings
+            .iter()
+            .all(|(h, _)| h.is_power_of_two() && *h <= max_height);
+    if !shape_ok {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    // Rows of every matrix of one height, concatenated in commitment order (p3 sorts tallest
+    // first with a stable sort, which keeps that order within a height).
+    let rows_of_height = |height: usize| -> Vec<KbVar> {
+        openings
+            .iter()
+            .filter(|(h, _)| *h == height)
+            .flat_map(|(_, row)| row.iter().cloned())
+            .collect()
+    };
+    let mut node = hash_row(&rows_of_height(max_height))?;
+    for (level, (is_right, sibling)) in index_bits.iter().zip(siblings).enumerate() {
+        let left = &node + FpVar::from(is_right.clone()) * (sibling - &node);
+        let right = &node + sibling - &left;
+        node = compress(&left, &right)?;
+        let height = max_height >> (level + 1);
+        if openings.iter().any(|(h, _)| *h == height) {
+            node = compress(&node, &hash_row(&rows_of_height(height))?)?;
+        }
+    }
+    node.enforce_equal(root)
+}
+
+/// An opened row of extension elements as the base values `ExtensionMmcs` commits to
+/// (coefficients of each element in order).
+pub fn flatten_ext_row(row: &[crate::koalabear::KbExtVar]) -> Vec<KbVar> {
+    row.iter().flat_map(|e| e.coeffs.iter().cloned()).collect()
 }
 
 #[cfg(test)]
@@ -229,6 +285,157 @@ mod tests {
     fn every_witness_of_a_path_check_is_bound() {
         let opening = native_opening(9);
         assert_every_witness_is_bound(|cs| synthesize(cs, &opening));
+    }
+
+    /// Matrices of heights 16, 16, 4 and 1 in one commitment, as batch-stark commits traces of
+    /// different heights; opened natively with `open_batch` and checked with `verify_batch`.
+    struct BatchOpening {
+        openings: Vec<(usize, Vec<KoalaBear>)>,
+        index: usize,
+        siblings: Vec<Fr>,
+        root: Fr,
+    }
+
+    fn native_batch_opening(index: usize) -> BatchOpening {
+        let mut seed = 23;
+        let shapes = [(16usize, 5usize), (4, 7), (16, 3), (1, 2)];
+        let matrices: Vec<RowMajorMatrix<KoalaBear>> = shapes
+            .iter()
+            .map(|&(h, w)| RowMajorMatrix::new(random_row(&mut seed, h * w), w))
+            .collect();
+        let mmcs = outer_val_mmcs(&outer_perm());
+        let (commitment, prover_data) = mmcs.commit(matrices);
+        let opening = mmcs.open_batch(index, &prover_data);
+        BatchOpening {
+            openings: shapes
+                .iter()
+                .map(|&(h, _)| h)
+                .zip(opening.opened_values.iter().cloned())
+                .collect(),
+            index,
+            siblings: opening
+                .opening_proof
+                .iter()
+                .map(|d| bn254_to_fr(d[0]))
+                .collect(),
+            root: bn254_to_fr(commitment[0][0]),
+        }
+    }
+
+    fn synthesize_batch(
+        cs: &ConstraintSystemRef<Fr>,
+        opening: &BatchOpening,
+    ) -> Result<(), SynthesisError> {
+        let openings = opening
+            .openings
+            .iter()
+            .map(|(h, row)| (*h, alloc_row(cs, row)))
+            .collect::<Vec<_>>();
+        let bits = (0..opening.siblings.len())
+            .map(|i| Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let siblings = opening
+            .siblings
+            .iter()
+            .map(|&s| FpVar::new_witness(cs.clone(), || Ok(s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let root = FpVar::new_input(cs.clone(), || Ok(opening.root))?;
+        verify_batch(&openings, &bits, &siblings, &root)
+    }
+
+    fn batch_satisfied(opening: &BatchOpening) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        synthesize_batch(&cs, opening).unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    #[test]
+    fn mixed_height_batch_openings_match_the_native_mmcs() {
+        for index in [0, 6, 15] {
+            let opening = native_batch_opening(index);
+            assert_eq!(opening.siblings.len(), 4);
+            assert!(batch_satisfied(&opening), "index {index}");
+        }
+        let mut altered_short_row = native_batch_opening(6);
+        altered_short_row.openings[1].1[0] += KoalaBear::ONE;
+        assert!(!batch_satisfied(&altered_short_row), "altered height-4 row");
+        let mut altered_last = native_batch_opening(6);
+        altered_last.openings[3].1[1] += KoalaBear::ONE;
+        assert!(!batch_satisfied(&altered_last), "altered height-1 row");
+        let mut altered_sibling = native_batch_opening(6);
+        altered_sibling.siblings[3] += Fr::from(1u64);
+        assert!(!batch_satisfied(&altered_sibling), "altered top sibling");
+        assert_every_witness_is_bound(|cs| synthesize_batch(cs, &native_batch_opening(9)));
+    }
+
+    /// FRI commit-phase trees commit extension elements through `ExtensionMmcs`, which hashes
+    /// their base coefficients.
+    #[test]
+    fn extension_rows_open_like_the_native_extension_mmcs() {
+        use p3_field::BasedVectorSpace;
+        use zkmips_prover::outer::{OuterChallenge, OuterChallengeMmcs};
+
+        use crate::koalabear::KbExtVar;
+
+        let mut seed = 24;
+        let (height_bits, width) = (3, 4);
+        let values: Vec<OuterChallenge> = (0..(width << height_bits))
+            .map(|_| {
+                OuterChallenge::from_basis_coefficients_fn(|_| {
+                    KoalaBear::from_u64(splitmix(&mut seed) % KoalaBear::ORDER_U64)
+                })
+            })
+            .collect();
+        let mmcs = OuterChallengeMmcs::new(outer_val_mmcs(&outer_perm()));
+        let (commitment, prover_data) = mmcs.commit_matrix(RowMajorMatrix::new(values, width));
+        let index = 3;
+        let opening = mmcs.open_batch(index, &prover_data);
+        for tamper in [false, true] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let row = opening.opened_values[0]
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let v = if tamper && i == 2 {
+                        v + OuterChallenge::ONE
+                    } else {
+                        v
+                    };
+                    KbExtVar::new_witness(cs.clone(), || Ok(v)).unwrap()
+                })
+                .collect::<Vec<_>>();
+            let bits = (0..height_bits)
+                .map(|i| Boolean::new_witness(cs.clone(), || Ok((index >> i) & 1 == 1)).unwrap())
+                .collect::<Vec<_>>();
+            let siblings = opening
+                .opening_proof
+                .iter()
+                .map(|d| FpVar::new_witness(cs.clone(), || Ok(bn254_to_fr(d[0]))).unwrap())
+                .collect::<Vec<_>>();
+            let root = FpVar::new_input(cs.clone(), || Ok(bn254_to_fr(commitment[0][0]))).unwrap();
+            verify_path(&flatten_ext_row(&row), &bits, &siblings, &root).unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), !tamper);
+        }
+    }
+
+    #[test]
+    fn batch_shape_errors_are_reported_at_synthesis() {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let root = FpVar::new_input(cs.clone(), || Ok(Fr::from(0u64))).unwrap();
+        let bit = Boolean::new_witness(cs.clone(), || Ok(true)).unwrap();
+        let sibling = FpVar::new_witness(cs.clone(), || Ok(Fr::from(1u64))).unwrap();
+        let row = vec![KbVar::zero()];
+        for openings in [
+            vec![(3usize, row.clone())], // not a power of two
+            vec![(1usize, row.clone())], // no matrix of the tallest height (2)
+            vec![(4usize, row.clone())], // taller than the path allows
+        ] {
+            assert!(verify_batch(&openings, &[bit.clone()], &[sibling.clone()], &root).is_err());
+        }
+        assert!(
+            verify_batch(&[(2, row)], &[bit], &[], &root).is_err(),
+            "missing sibling"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
  * distance. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef uint32_t (*binary_fn)(uint32_t, uint32_t);
@@ -284,25 +285,30 @@ static uint32_t memory_ops(uint32_t seed) {
     return h;
 }
 
-int main(void) {
+/* argv[1] = number of pseudo-random operands (default 120), argv[2] = stride over the second operand
+ * (default 7): the lockstep test uses a smaller run. */
+int main(int argc, char **argv) {
     static const uint32_t edges[] = {0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000,
                                      31, 32, 33, 0x7fffffff, 0x80000000u, 0x80000001u, 0xfffffffeu, 0xffffffffu,
                                      0x12345678, 0xdeadbeefu};
-    enum { EDGES = sizeof edges / sizeof edges[0], RANDOM = 120 };
-    uint32_t operands[EDGES + RANDOM];
+    enum { EDGES = sizeof edges / sizeof edges[0], MAX_RANDOM = 120 };
+    int random = argc > 1 ? atoi(argv[1]) : MAX_RANDOM;
+    int stride = argc > 2 ? atoi(argv[2]) : 7;
+    if (random < 0 || random > MAX_RANDOM || stride < 1) return 2;
+    uint32_t operands[EDGES + MAX_RANDOM];
     memcpy(operands, edges, sizeof edges);
     uint32_t x = 0x2545f491;
-    for (int i = 0; i < RANDOM; i++) {
+    for (int i = 0; i < random; i++) {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         operands[EDGES + i] = i % 3 == 0 ? x >> (x & 31) : x;
     }
-    const int n = EDGES + RANDOM;
+    const int n = EDGES + random;
     for (unsigned k = 0; k < sizeof OPS / sizeof OPS[0]; k++) {
         uint32_t h = 0x811c9dc5u;
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j += 7) h = (h ^ OPS[k].fn(operands[i], operands[j])) * 0x01000193u;
+            for (int j = 0; j < n; j += stride) h = (h ^ OPS[k].fn(operands[i], operands[j])) * 0x01000193u;
         printf("%-10s %08x  e.g. (%08x, %08x) -> %08x\n", OPS[k].name, h, operands[15], operands[19],
                OPS[k].fn(operands[15], operands[19]));
     }

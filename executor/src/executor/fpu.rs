@@ -8,7 +8,11 @@
 //! silently different result (conversions to integer honour all four modes). FPU exceptions never trap;
 //! NaN results are the legacy-MIPS default NaN (`0x7fbf_ffff` / `0x7ff7_ffff_ffff_ffff`), and invalid
 //! float-to-int conversions give `0x7fff_ffff`, what MIPS produces with exceptions disabled. The 64-bit
-//! fixed-point (L) format needs FR = 1 and is not supported.
+//! fixed-point (L) format needs FR = 1 and is not supported, nor is paired single.
+//!
+//! Besides COP1 words, `FpuArith` may carry MOVF/MOVT (the GPR move on a condition code, SPECIAL funct 1)
+//! and COP1X words (indexed loads/stores, unfused MADD/MSUB/NMADD/NMSUB): both are executed here once the
+//! decoder hands them over.
 
 use crate::error::ExecError;
 use crate::events::SLOT_MEM;
@@ -21,6 +25,8 @@ use super::Machine;
 pub const FIR: u32 = (1 << 16) | (1 << 17) | (1 << 20);
 
 const FMT_D: u32 = 0x11;
+/// Primary opcode of the COP1X instructions (indexed loads/stores, MADD/MSUB/NMADD/NMSUB).
+const COP1X: u32 = 0x13;
 const FMT_W: u32 = 0x14;
 const FMT_L: u32 = 0x15;
 
@@ -121,7 +127,7 @@ fn fault(m: &Machine, inst: Instruction, f: MemFault) -> ExecError {
     f.at(m.pc, inst.word)
 }
 
-/// Execute a COP1 load/store/move/arithmetic instruction (not the BC1 branches).
+/// Execute a COP1 load/store/move/arithmetic instruction or MOVF/MOVT (not the BC1 branches).
 pub(super) fn exec<const T: bool>(
     m: &mut Machine,
     fpu: &mut Fpu,
@@ -210,8 +216,140 @@ pub(super) fn exec<const T: bool>(
             let v = m.r::<T>(inst.rt, crate::events::SLOT_RT);
             fpu.write_control(inst.rd, v);
         }
+        // MOVF/MOVT, the GPR move on an FPU condition code, sits in the SPECIAL opcode space.
+        FpuArith if inst.word >> 26 == 0 => {
+            let w = inst.word;
+            let (rs, rd) = (((w >> 21) & 31) as u8, ((w >> 11) & 31) as u8);
+            let (cc, on_true) = (((w >> 18) & 7) as u8, w & (1 << 16) != 0);
+            let source = m.r::<T>(rs, crate::events::SLOT_RS);
+            let old = m.regs[rd as usize];
+            // The destination is written either way, with its old value when the condition fails.
+            m.w::<T>(
+                rd,
+                if fpu.condition(cc) == on_true {
+                    source
+                } else {
+                    old
+                },
+            );
+        }
+        FpuArith if inst.word >> 26 == COP1X => cop1x::<T>(m, fpu, inst)?,
         FpuArith => arith::<T>(m, fpu, inst)?,
         _ => return Err(unsupported(m, inst, "not a COP1 instruction")),
+    }
+    Ok(())
+}
+
+/// COP1X: indexed FPU loads/stores and the multiply-add family. MADD/MSUB/NMADD/NMSUB are *unfused*
+/// before Release 6 (the product is rounded before the addition), as qemu implements them too.
+fn cop1x<const T: bool>(
+    m: &mut Machine,
+    fpu: &mut Fpu,
+    inst: Instruction,
+) -> Result<(), ExecError> {
+    let w = inst.word;
+    let (fr, ft, fs, fd, funct) = (
+        (w >> 21) & 31,
+        (w >> 16) & 31,
+        (w >> 11) & 31,
+        (w >> 6) & 31,
+        w & 63,
+    );
+    match funct {
+        // LWXC1, LDXC1, LUXC1, SWXC1, SDXC1, SUXC1: address = GPR[base (fr field)] + GPR[index (ft field)].
+        0x00 | 0x01 | 0x05 | 0x08 | 0x09 | 0x0d => {
+            let base = m.r::<T>(fr as u8, crate::events::SLOT_RS);
+            let index = m.r::<T>(ft as u8, crate::events::SLOT_RT);
+            let mut addr = base.wrapping_add(index);
+            let store = funct & 0x08 != 0;
+            let reg = if store { fs } else { fd };
+            let words = if funct & 7 == 0 { 1 } else { 2 };
+            if funct & 7 == 5 {
+                // LUXC1/SUXC1 ignore the low three address bits.
+                addr &= !7;
+            }
+            if words == 2 && reg & 1 != 0 {
+                return Err(unsupported(
+                    m,
+                    inst,
+                    "indexed doubleword FPU access of an odd register (FR = 0)",
+                ));
+            }
+            if addr & (4 * words - 1) != 0 {
+                return Err(fault(
+                    m,
+                    inst,
+                    MemFault::Misaligned {
+                        addr,
+                        size: 4 * words,
+                    },
+                ));
+            }
+            for half in 0..words {
+                let a = addr.wrapping_add(4 * half);
+                let r = (reg + half) as usize;
+                if store {
+                    let prev = m
+                        .mem
+                        .store_word(a, fpu.fpr[r])
+                        .map_err(|f| fault(m, inst, f))?;
+                    if T {
+                        m.rec.mem(a, prev, fpu.fpr[r], SLOT_MEM + half as u64);
+                    }
+                } else {
+                    let v = m.mem.load_word(a).map_err(|f| fault(m, inst, f))?;
+                    if T {
+                        m.rec.mem(a, v, v, SLOT_MEM + half as u64);
+                    }
+                    fpu.fpr[r] = v;
+                }
+            }
+        }
+        // PREFX: a hint.
+        0x0f => {}
+        0x20 | 0x21 | 0x28 | 0x29 | 0x30 | 0x31 | 0x38 | 0x39 => {
+            if fpu.rounding_mode() != 0 {
+                return Err(unsupported(
+                    m,
+                    inst,
+                    "FPU multiply-add with a rounding mode other than round-to-nearest",
+                ));
+            }
+            let double = funct & 7 == 1;
+            if double && (fr | ft | fs | fd) & 1 != 0 {
+                return Err(unsupported(
+                    m,
+                    inst,
+                    "double-precision operand in an odd FPU register (FR = 0)",
+                ));
+            }
+            let subtract = funct & 0x08 != 0;
+            let negate = funct & 0x10 != 0;
+            if double {
+                let product = fpu.double(fs) * fpu.double(ft);
+                let sum = if subtract {
+                    product - fpu.double(fr)
+                } else {
+                    product + fpu.double(fr)
+                };
+                fpu.set_double(fd, if negate { -sum } else { sum });
+            } else {
+                let product = fpu.single(fs) * fpu.single(ft);
+                let sum = if subtract {
+                    product - fpu.single(fr)
+                } else {
+                    product + fpu.single(fr)
+                };
+                fpu.set_single(fd, if negate { -sum } else { sum });
+            }
+        }
+        _ => {
+            return Err(unsupported(
+                m,
+                inst,
+                "this COP1X instruction (paired single is not supported)",
+            ));
+        }
     }
     Ok(())
 }
@@ -400,5 +538,123 @@ fn move_fmt(fpu: &mut Fpu, fd: u32, fs: u32, double: bool) {
         fpu.set_double_bits(fd, bits);
     } else {
         fpu.fpr[fd as usize] = fpu.fpr[fs as usize];
+    }
+}
+
+/// The decoder does not accept MOVF/MOVT (GPR) and COP1X words yet, so these run the slow path directly
+/// on hand-made `FpuArith` instructions. Expected values were checked against qemu-mipsel.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Memory;
+    use crate::record::Recorder;
+
+    fn machine() -> Machine {
+        Machine {
+            regs: [0; 32],
+            hi: 0,
+            lo: 0,
+            pc: 0x40_0000,
+            next_pc: 0x40_0004,
+            llbit: false,
+            mem: Memory::new(),
+            word: 0,
+            tracing: false,
+            rec: Recorder::new(false),
+        }
+    }
+
+    fn run(m: &mut Machine, fpu: &mut Fpu, word: u32) -> Result<(), ExecError> {
+        let inst = Instruction {
+            opcode: Opcode::FpuArith,
+            rs: 0,
+            rt: 0,
+            rd: 0,
+            sa: 0,
+            imm: 0,
+            word,
+        };
+        exec::<false>(m, fpu, inst)
+    }
+
+    fn set_d(fpu: &mut Fpu, r: u32, v: f64) {
+        fpu.set_double_bits(r, v.to_bits());
+    }
+
+    #[test]
+    fn movf_movt_on_condition_codes() {
+        let (mut m, mut fpu) = (machine(), Fpu::default());
+        m.regs[4] = 77;
+        m.regs[5] = 5;
+        // movf a1, a0, $fcc7 (0x001c2801 is `movf a1,zero,$fcc7`; here rs = a0).
+        let movf_cc7 = (4 << 21) | (7 << 18) | (5 << 11) | 1;
+        run(&mut m, &mut fpu, movf_cc7).unwrap();
+        assert_eq!(m.regs[5], 77, "cc7 clear: MOVF moves");
+        m.regs[5] = 5;
+        fpu.set_condition(7, true);
+        run(&mut m, &mut fpu, movf_cc7).unwrap();
+        assert_eq!(m.regs[5], 5, "cc7 set: MOVF keeps");
+        run(&mut m, &mut fpu, movf_cc7 | (1 << 16)).unwrap();
+        assert_eq!(m.regs[5], 77, "cc7 set: MOVT moves");
+    }
+
+    #[test]
+    fn multiply_add_is_unfused() {
+        let (mut m, mut fpu) = (machine(), Fpu::default());
+        let x = 1.0 + 2f64.powi(-30);
+        let c = -(1.0 + 2f64.powi(-29));
+        set_d(&mut fpu, 0, x);
+        set_d(&mut fpu, 2, x);
+        set_d(&mut fpu, 4, c);
+        run(&mut m, &mut fpu, 0x4c8201a1).unwrap(); // madd.d $f6, $f4, $f0, $f2
+        assert_eq!(fpu.double(6), 0.0); // a fused operation would give 2^-60
+        run(&mut m, &mut fpu, 0x4c820039).unwrap(); // nmsub.d $f0, $f4, $f0, $f2
+        assert_eq!(fpu.double(0), -(2.0 + 2f64.powi(-28)));
+        // Single precision: 2*3+1, 2*3-1, -(2*3+1), -(2*3-1).
+        fpu.fpr[1] = 2f32.to_bits();
+        fpu.fpr[2] = 3f32.to_bits();
+        fpu.fpr[3] = 1f32.to_bits();
+        let cop1x =
+            |funct: u32| (COP1X << 26) | (3 << 21) | (2 << 16) | (1 << 11) | (8 << 6) | funct;
+        for (funct, want) in [(0x20, 7.0f32), (0x28, 5.0), (0x30, -7.0), (0x38, -5.0)] {
+            run(&mut m, &mut fpu, cop1x(funct)).unwrap();
+            assert_eq!(f32::from_bits(fpu.fpr[8]), want, "funct {funct:#x}");
+        }
+        // Paired single is refused by name.
+        assert!(matches!(
+            run(&mut m, &mut fpu, cop1x(0x26)),
+            Err(ExecError::UnsupportedInstruction { .. })
+        ));
+    }
+
+    #[test]
+    fn indexed_loads_and_stores() {
+        let (mut m, mut fpu) = (machine(), Fpu::default());
+        m.mem.poke_bytes(0x2000, &(1..=16).collect::<Vec<u8>>());
+        m.regs[8] = 0x1ff8; // base
+        m.regs[9] = 8; // index
+        let cop1x = |funct: u32, fs: u32, fd: u32| {
+            (COP1X << 26) | (8 << 21) | (9 << 16) | (fs << 11) | (fd << 6) | funct
+        };
+        run(&mut m, &mut fpu, cop1x(0x01, 0, 2)).unwrap(); // ldxc1 $f2, t1(t0)
+        assert_eq!((fpu.fpr[2], fpu.fpr[3]), (0x0403_0201, 0x0807_0605));
+        run(&mut m, &mut fpu, cop1x(0x00, 0, 5)).unwrap(); // lwxc1 $f5
+        assert_eq!(fpu.fpr[5], 0x0403_0201);
+        m.regs[9] = 12; // 0x2004: LUXC1 rounds down to 0x2000
+        run(&mut m, &mut fpu, cop1x(0x05, 0, 6)).unwrap();
+        assert_eq!((fpu.fpr[6], fpu.fpr[7]), (0x0403_0201, 0x0807_0605));
+        // LDXC1 needs 8-byte alignment; SWXC1 stores.
+        assert!(matches!(
+            run(&mut m, &mut fpu, cop1x(0x01, 0, 2)),
+            Err(ExecError::MisalignedAccess { size: 8, .. })
+        ));
+        run(&mut m, &mut fpu, cop1x(0x08, 5, 0)).unwrap(); // swxc1 $f5 at 0x2004
+        assert_eq!(m.mem.peek_word(0x2004), 0x0403_0201);
+        m.regs[9] = 16;
+        run(&mut m, &mut fpu, cop1x(0x09, 2, 0)).unwrap(); // sdxc1 $f2 at 0x2008
+        assert_eq!(
+            (m.mem.peek_word(0x2008), m.mem.peek_word(0x200c)),
+            (0x0403_0201, 0x0807_0605)
+        );
     }
 }

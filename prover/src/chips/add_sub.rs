@@ -359,6 +359,22 @@ mod tests {
         assert_rejected(&fixture.tables());
     }
 
+    /// A trapping `ADD` request answered by an `ADDU` row (whose wrapped sum is correct) does not
+    /// balance the ALU bus: the opcode is part of the message.
+    #[test]
+    fn trapping_request_answered_as_unsigned_is_rejected() {
+        let mut sent = honest_rows();
+        let mut proved = sent.clone();
+        sent.push(AluRow {
+            opcode: AluOp::Add,
+            a: 0x8000_0000,
+            b: 0x7fff_ffff,
+            c: 1,
+        });
+        proved.push(row(AluOp::Addu, 0x7fff_ffff, 1));
+        assert_rejected(&AluFixture::with_chip_rows(&sent, &proved).tables());
+    }
+
     /// The chip proves an addition nobody asked for.
     #[test]
     fn extra_row_is_rejected() {

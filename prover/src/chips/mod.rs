@@ -125,6 +125,38 @@ pub(crate) fn check_alu_row(
     }
 }
 
+/// The ALU chip that proves `op`.
+pub fn alu_chip_for(op: AluOp) -> MipsAir {
+    match op {
+        AluOp::Add | AluOp::Addu | AluOp::Sub | AluOp::Subu => MipsAir::AddSub(AddSubChip),
+        AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Nor => MipsAir::Bitwise(BitwiseChip),
+    }
+}
+
+/// The tables proving `rows`: `[AddSub, Bitwise, Byte]`, each row routed to its chip by
+/// [`alu_chip_for`], the byte table last since it counts everyone's lookups. The requests
+/// themselves must be sent on [`crate::buses::ALU_BUS`] by another chip of the batch (the CPU).
+pub fn alu_tables<F: p3_field::Field>(
+    rows: &[AluRow],
+) -> Result<Vec<crate::batch::Table<MipsAir, F>>, TraceError> {
+    let (add_sub_rows, bitwise_rows): (Vec<AluRow>, Vec<AluRow>) = rows
+        .iter()
+        .partition(|row| matches!(alu_chip_for(row.opcode), MipsAir::AddSub(_)));
+    let mut bytes = ByteCounts::new();
+    let add_sub = AddSubChip.generate_trace(&add_sub_rows, &mut bytes)?;
+    let bitwise = BitwiseChip.generate_trace(&bitwise_rows, &mut bytes)?;
+    let table = |air, trace| crate::batch::Table {
+        air,
+        trace,
+        public_values: vec![],
+    };
+    Ok(vec![
+        table(MipsAir::AddSub(AddSubChip), add_sub),
+        table(MipsAir::Bitwise(BitwiseChip), bitwise),
+        table(MipsAir::Byte(ByteChip), ByteChip.generate_trace(&bytes)),
+    ])
+}
+
 /// Smallest trace height any chip is padded to.
 pub const MIN_TRACE_HEIGHT: usize = 4;
 
