@@ -24,7 +24,9 @@
 //! - CLZ/CLO: `rd` = destination (`rt` repeats it, as the encoding requires).
 //! - LWC1/LDC1/SWC1/SDC1: `rs` = base, `rd` = ft, `rt = 0`. CFC1/CTC1: `rd` = FPU control register.
 //! - BC1F/BC1T/BC1FL/BC1TL: `sa` = the condition code (0..=7).
-//! - FpuArith: all register fields 0.
+//! - FpuArith (COP1 arithmetic, MOVF/MOVT, COP1X): the operation lives in `word`; the register fields
+//!   only name the GPRs it touches: MOVF/MOVT `rs` = source, `rd` = destination; the COP1X indexed
+//!   loads/stores and PREFX `rs` = base, `rt` = index. Everything else is 0.
 
 use core::fmt;
 
@@ -87,7 +89,7 @@ pub struct Instruction {
 
 /// A word that is not a MIPS32r2 user-mode instruction this machine implements: a reserved encoding, a
 /// field the manual requires to be zero that is not, an UNPREDICTABLE operand combination, or a privileged
-/// or unsupported extension (COP0, COP2, COP1X, paired single, MIPS16e, DSP, ...).
+/// or unsupported extension (COP0, COP2, paired single, MIPS16e, DSP, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot decode instruction word {word:#010x}: {reason}")]
 pub struct DecodeError {
@@ -469,7 +471,7 @@ impl Decoder {
             0x10 => return self.err("COP0 instructions are privileged"),
             0x11 => return self.cop1(),
             0x12 => return self.err("COP2 instructions are not supported"),
-            0x13 => return self.err("COP1X instructions (indexed FPU loads/stores, fused multiply-add) are not supported"),
+            0x13 => return self.cop1x(),
             0x14 => self.branch2(Beql),
             0x15 => self.branch2(Bnel),
             0x16 => return self.branch1(Blezl),
@@ -527,7 +529,17 @@ impl Decoder {
             0x00 | 0x02 | 0x03 => {
                 return self.err("rs field of SLL/SRL/ROTR/SRA must be zero (bit 21 selects ROTR)");
             }
-            0x01 => return self.err("MOVF/MOVT (GPR move on an FPU condition) is not supported"),
+            0x01 => {
+                // MOVF/MOVT: rt holds cc (bits 20..18), a zero bit and tf (bit 16).
+                if f.sa != 0 || f.rt & 2 != 0 {
+                    return self.err("bits 17 and 10..6 of MOVF/MOVT must be zero");
+                }
+                Instruction {
+                    rs: f.rs,
+                    rd: f.rd,
+                    ..self.ins(FpuArith)
+                }
+            }
             0x04 if f.sa == 0 => shift_var(Sllv),
             0x06 if f.sa == 0 => shift_var(Srlv),
             // Likewise bit 6 (the low bit of the sa field) turns SRLV into ROTRV.
@@ -774,6 +786,22 @@ impl Decoder {
         }
     }
 
+    /// COP1X: indexed FPU loads/stores, PREFX and the (unfused) multiply-add family. All become
+    /// `FpuArith` (the FPU slow path reads its operands from the word); the indexed forms also carry their
+    /// GPRs, base in `rs` and index in `rt`.
+    fn cop1x(&self) -> Result<Instruction, DecodeError> {
+        cop1x_form(self.word).map_err(|reason| DecodeError {
+            word: self.word,
+            reason,
+        })?;
+        let indexed = self.f.funct < 0x10;
+        Ok(Instruction {
+            rs: if indexed { self.f.rs } else { 0 },
+            rt: if indexed { self.f.rt } else { 0 },
+            ..self.ins(Opcode::FpuArith)
+        })
+    }
+
     fn cop1(&self) -> Result<Instruction, DecodeError> {
         use Opcode::*;
         let f = self.f;
@@ -963,6 +991,99 @@ fn fpu_arith_form(word: u32) -> Result<FpuArithForm, &'static str> {
     }
 }
 
+/// A validated COP1X word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cop1xForm {
+    /// LWXC1/LDXC1/LUXC1/SWXC1/SDXC1/SUXC1 `$f{fpr},index(base)`.
+    Indexed {
+        name: &'static str,
+        fpr: u8,
+        index: u8,
+        base: u8,
+    },
+    /// PREFX `hint,index(base)`.
+    Prefetch { hint: u8, index: u8, base: u8 },
+    /// MADD/MSUB/NMADD/NMSUB.fmt `fd, fr, fs, ft`.
+    MultiplyAdd {
+        name: &'static str,
+        fmt: &'static str,
+        fd: u8,
+        fr: u8,
+        fs: u8,
+        ft: u8,
+    },
+}
+
+/// Check a COP1X word (primary opcode 0x13) against the MIPS32r2 encoding tables.
+fn cop1x_form(word: u32) -> Result<Cop1xForm, &'static str> {
+    let f = Fields::of(word);
+    // Indexed forms: base in bits 25..21, index in 20..16, fs (stores) or fd (loads) in 15..11 / 10..6.
+    let (base, index, fs, fd) = (f.rs, f.rt, f.rd, f.sa);
+    let load = |name| {
+        if fs != 0 {
+            return Err("bits 15..11 of an indexed FPU load must be zero");
+        }
+        Ok(Cop1xForm::Indexed {
+            name,
+            fpr: fd,
+            index,
+            base,
+        })
+    };
+    let store = |name| {
+        if fd != 0 {
+            return Err("bits 10..6 of an indexed FPU store must be zero");
+        }
+        Ok(Cop1xForm::Indexed {
+            name,
+            fpr: fs,
+            index,
+            base,
+        })
+    };
+    match f.funct {
+        0x00 => load("lwxc1"),
+        0x01 => load("ldxc1"),
+        0x05 => load("luxc1"),
+        0x08 => store("swxc1"),
+        0x09 => store("sdxc1"),
+        0x0d => store("suxc1"),
+        0x0f => {
+            if fd != 0 {
+                return Err("bits 10..6 of PREFX must be zero");
+            }
+            Ok(Cop1xForm::Prefetch {
+                hint: fs,
+                index,
+                base,
+            })
+        }
+        0x20..=0x3f => {
+            let name = match (f.funct >> 3) & 3 {
+                0 => "madd",
+                1 => "msub",
+                2 => "nmadd",
+                _ => "nmsub",
+            };
+            let fmt = match f.funct & 7 {
+                0 => "s",
+                1 => "d",
+                6 => return Err("paired-single FPU instructions are not supported"),
+                _ => return Err("reserved COP1X multiply-add format"),
+            };
+            Ok(Cop1xForm::MultiplyAdd {
+                name,
+                fmt,
+                fd,
+                fr: f.rs,
+                fs,
+                ft: f.rt,
+            })
+        }
+        _ => Err("reserved COP1X function"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Disassembly
 // ---------------------------------------------------------------------------------------------------------
@@ -1101,6 +1222,36 @@ impl Instruction {
                     write!(out, "{name}\t$fcc{},{}", self.sa, self.target_text(pc))
                 }
             }
+            // MOVF/MOVT (SPECIAL): the GPR move on an FPU condition code.
+            FpuArith if self.word >> 26 == 0 => {
+                let name = if self.word & (1 << 16) != 0 {
+                    "movt"
+                } else {
+                    "movf"
+                };
+                let cc = (self.word >> 18) & 7;
+                write!(out, "{name}\t{rd},{rs},$fcc{cc}")
+            }
+            FpuArith if self.word >> 26 == 0x13 => match cop1x_form(self.word) {
+                Ok(Cop1xForm::Indexed {
+                    name,
+                    fpr,
+                    index,
+                    base,
+                }) => write!(out, "{name}\t$f{fpr},{}({})", gpr(index), gpr(base)),
+                Ok(Cop1xForm::Prefetch { hint, index, base }) => {
+                    write!(out, "prefx\t{hint:#x},{}({})", gpr(index), gpr(base))
+                }
+                Ok(Cop1xForm::MultiplyAdd {
+                    name,
+                    fmt,
+                    fd,
+                    fr,
+                    fs,
+                    ft,
+                }) => write!(out, "{name}.{fmt}\t$f{fd},$f{fr},$f{fs},$f{ft}"),
+                Err(_) => write!(out, "cop1x\t{:#010x}", self.word),
+            },
             FpuArith => match fpu_arith_form(self.word) {
                 Ok(form) => {
                     write!(out, "{}.{}\t", form.name, form.fmt)?;
@@ -1445,11 +1596,17 @@ mod tests {
         rejected(r(0x1f, 1, 5, 6, 0x10, 0x20)); // seb with rs != 0
         rejected(r(0x1f, 0, 5, 6, 0x11, 0x20)); // reserved BSHFL op
         rejected(r(0, 0, 0, 0, 0, 0x05)); // reserved SPECIAL function
-        rejected(r(0, 1, 0, 2, 0, 0x01)); // MOVF (GPR move on FPU condition)
+        rejected(r(0, 1, 2, 2, 0, 0x01)); // MOVF with bit 17 set
+        rejected(r(0, 1, 0, 2, 1, 0x01)); // MOVF with sa != 0
         rejected(r(0x1c, 0, 0, 0, 0, 0x3f)); // SDBBP
         rejected(0x4200_0018); // ERET (COP0)
         rejected(0xbc80_0000); // CACHE
-        rejected(0x4c00_0001); // LDXC1 (COP1X)
+        rejected(0x4d09_0880); // LWXC1 with bits 15..11 set
+        rejected(0x4d09_28c8); // SWXC1 with bits 10..6 set
+        rejected(0x4d09_284f); // PREFX with bits 10..6 set
+        rejected(0x4d09_2802); // reserved COP1X function
+        rejected(0x4c62_0a26); // MADD.PS
+        rejected(0x4c62_0a22); // reserved multiply-add format
         rejected(0x6000_0000); // reserved primary opcode
         rejected(0x7000_0010); // reserved SPECIAL2 function
         rejected(0x7c00_0001); // reserved SPECIAL3 function
@@ -1512,6 +1669,28 @@ mod tests {
         rejected(r(0x11, 0x11, 2, 2, 0, 0x11)); // movf.d with bit 17 set
         rejected(r(0x11, 0x16, 4, 2, 0, 0)); // add.ps
         rejected(r(0x11, 0x11, 4, 2, 0, 0x1c)); // recip2.d (MIPS-3D)
+    }
+
+    #[test]
+    fn movci_and_cop1x_forms() {
+        // movf a1,a0,$fcc7 / movt ra,zero,$fcc3: GPRs in rs/rd, the rest in the word.
+        let movf = ok(0x009c_2801);
+        assert_eq!(fields(movf), (Opcode::FpuArith, 4, 0, 5, 0, 0));
+        assert_eq!(movf.to_string(), "movf\ta1,a0,$fcc7");
+        assert_eq!(ok(0x000d_f801).to_string(), "movt\tra,zero,$fcc3");
+        // Indexed loads/stores: base in rs, index in rt.
+        let ldxc1 = ok(0x4d09_0081);
+        assert_eq!(fields(ldxc1), (Opcode::FpuArith, 8, 9, 0, 0, 0));
+        assert_eq!(ldxc1.to_string(), "ldxc1\t$f2,t1(t0)");
+        assert_eq!(ok(0x4d09_2808).to_string(), "swxc1\t$f5,t1(t0)");
+        assert_eq!(ok(0x4d09_100d).to_string(), "suxc1\t$f2,t1(t0)");
+        assert_eq!(ok(0x4d09_200f).to_string(), "prefx\t0x4,t1(t0)");
+        // Multiply-add: no GPRs.
+        let madd = ok(0x4c82_01a1);
+        assert_eq!(fields(madd), (Opcode::FpuArith, 0, 0, 0, 0, 0));
+        assert_eq!(madd.to_string(), "madd.d\t$f6,$f4,$f0,$f2");
+        assert_eq!(ok(0x4c62_0a38).to_string(), "nmsub.s\t$f8,$f3,$f1,$f2");
+        assert_eq!(madd.opcode.class(), InstrClass::Fpu);
     }
 
     #[test]

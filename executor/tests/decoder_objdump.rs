@@ -424,6 +424,28 @@ fn all_forms_source() -> String {
         emit(format!("cvt.s.{fmt} $f0,$f2"));
         emit(format!("cvt.d.{fmt} $f4,$f6"));
     }
+    // MOVF/MOVT (GPR move on an FPU condition) and COP1X, which gcc and glibc emit for float code.
+    for (i, cc) in [0u32, 3, 7].into_iter().enumerate() {
+        let (d, s, _) = reg3(i as u32 * 13);
+        emit(format!("movf ${d},${s},$fcc{cc}"));
+        emit(format!("movt ${s},${d},$fcc{cc}"));
+    }
+    for (i, op) in ["lwxc1", "ldxc1", "luxc1", "swxc1", "sdxc1", "suxc1"]
+        .into_iter()
+        .enumerate()
+    {
+        let (_, base, index) = reg3(i as u32 * 5);
+        emit(format!("{op} $f{},${index}(${base})", (i * 2) % 32));
+        emit(format!("{op} $f30,$0($31)"));
+    }
+    emit("prefx 0,$0($0)".into());
+    emit("prefx 31,$9($8)".into());
+    for op in ["madd", "msub", "nmadd", "nmsub"] {
+        for fmt in ["s", "d"] {
+            emit(format!("{op}.{fmt} $f0,$f2,$f4,$f6"));
+            emit(format!("{op}.{fmt} $f30,$f28,$f26,$f24"));
+        }
+    }
     s.push_str("forward:\nsll $0,$0,0\n");
     s
 }

@@ -239,6 +239,27 @@ mod tests {
         assert!(estimate.proven_bits <= estimate.conjectured_bits + 1e-9);
     }
 
+    /// The shape derived from the real chips at `2^22` rows clears 100 conjectured bits, and
+    /// the derivation sees their lookups (a wrong layout would silently drop LogUp terms).
+    #[test]
+    fn alu_chips_reach_100_conjectured_bits_at_2_pow_22() {
+        use crate::chips::{AddSubChip, BitwiseChip, ByteChip, MipsAir};
+        use crate::config::{Challenge, Val};
+
+        let airs = [
+            MipsAir::Byte(ByteChip),
+            MipsAir::AddSub(AddSubChip),
+            MipsAir::Bitwise(BitwiseChip),
+        ];
+        let shape = batch_shape::<Val, Challenge, _>(&airs, &[16, 22, 22]);
+        assert_eq!(shape.max_message_width, crate::buses::ALU_MESSAGE_WIDTH);
+        assert_eq!(shape.max_constraint_degree, 3);
+        // 9 messages per AddSub row and 5 per Bitwise row dominate the byte table's 4.
+        assert_eq!(shape.lookup_messages_per_row, 15);
+        let estimate = estimate(&INNER_FRI, &shape);
+        assert!(estimate.conjectured_bits >= 100.0, "{estimate:?}");
+    }
+
     #[test]
     fn fewer_queries_lower_security() {
         let weak = FriSettings {

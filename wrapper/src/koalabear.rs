@@ -444,6 +444,72 @@ impl KbExtVar {
         })
     }
 
+    pub fn square(&self) -> Result<Self, SynthesisError> {
+        self.mul(self)
+    }
+
+    /// `self^(2^k)` by `k` squarings.
+    pub fn exp_power_of_2(&self, k: usize) -> Result<Self, SynthesisError> {
+        let mut result = self.clone();
+        for _ in 0..k {
+            result = result.square()?;
+        }
+        Ok(result)
+    }
+
+    /// Product with a base-field constant (free).
+    pub fn mul_base_constant(&self, constant: KoalaBear) -> Result<Self, SynthesisError> {
+        let coeffs = self
+            .coeffs
+            .iter()
+            .map(|c| c.mul_constant(constant))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            coeffs: coeffs.try_into().expect("4 coefficients"),
+        })
+    }
+
+    /// Product with the basis monomial `x^k` (free: a rotation, wrapped terms times W).
+    pub fn mul_by_monomial(&self, k: usize) -> Result<Self, SynthesisError> {
+        let k = k % 4;
+        let coeffs = (0..4)
+            .map(|i| {
+                if i >= k {
+                    Ok(self.coeffs[i - k].clone())
+                } else {
+                    self.coeffs[i + 4 - k].mul_constant(ext_w())
+                }
+            })
+            .collect::<Result<Vec<_>, SynthesisError>>()?;
+        Ok(Self {
+            coeffs: coeffs.try_into().expect("4 coefficients"),
+        })
+    }
+
+    /// `self / divisor`: a canonical quotient witness `q` with `q * divisor = self` enforced.
+    /// A zero divisor makes witness generation fail with `DivisionByZero`.
+    pub fn div(&self, divisor: &Self) -> Result<Self, SynthesisError> {
+        let cs = self
+            .coeffs
+            .iter()
+            .chain(&divisor.coeffs)
+            .map(|c| c.fp().cs())
+            .find(|cs| !cs.is_none());
+        let Some(cs) = cs else {
+            // Both constant: divide natively.
+            let d = divisor.value()?;
+            let inverse = p3_field::Field::try_inverse(&d).ok_or(SynthesisError::DivisionByZero)?;
+            return Ok(Self::constant(self.value()? * inverse));
+        };
+        let quotient = Self::new_witness(cs, || {
+            let d = divisor.value()?;
+            let inverse = p3_field::Field::try_inverse(&d).ok_or(SynthesisError::DivisionByZero)?;
+            Ok(self.value()? * inverse)
+        })?;
+        quotient.mul(divisor)?.enforce_equal(self)?;
+        Ok(quotient)
+    }
+
     pub fn reduce(&self) -> Result<Self, SynthesisError> {
         let coeffs = self
             .coeffs

@@ -10,9 +10,9 @@
 //! float-to-int conversions give `0x7fff_ffff`, what MIPS produces with exceptions disabled. The 64-bit
 //! fixed-point (L) format needs FR = 1 and is not supported, nor is paired single.
 //!
-//! Besides COP1 words, `FpuArith` may carry MOVF/MOVT (the GPR move on a condition code, SPECIAL funct 1)
-//! and COP1X words (indexed loads/stores, unfused MADD/MSUB/NMADD/NMSUB): both are executed here once the
-//! decoder hands them over.
+//! Besides COP1 words, `FpuArith` carries MOVF/MOVT (the GPR move on a condition code, SPECIAL funct 1)
+//! and COP1X words (indexed loads/stores, PREFX, unfused MADD/MSUB/NMADD/NMSUB); this module reads their
+//! operands from the word.
 
 use crate::error::ExecError;
 use crate::events::SLOT_MEM;
@@ -541,8 +541,8 @@ fn move_fmt(fpu: &mut Fpu, fd: u32, fs: u32, double: bool) {
     }
 }
 
-/// The decoder does not accept MOVF/MOVT (GPR) and COP1X words yet, so these run the slow path directly
-/// on hand-made `FpuArith` instructions. Expected values were checked against qemu-mipsel.
+/// These run the slow path directly on hand-made `FpuArith` instructions (the operands come from the
+/// word). Expected values were checked against qemu-mipsel.
 #[cfg(test)]
 mod tests {
     use super::*;
