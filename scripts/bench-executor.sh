@@ -6,11 +6,11 @@
 # Usage: scripts/bench-executor.sh
 # Environment (all optional):
 #   RUNS=5                 timed runs per row (median wall time; hyperfine when installed)
-#   FAST_ARGS="2048 2"     sha256_bench.c arguments for the fast-mode rows (KiB of data, rounds)
-#   TRACE_ARGS="128 2"     smaller arguments for the tracing rows: the CLI keeps every shard's events in
-#                          memory (~150 bytes per instruction), so the fast-mode size would need ~40 GB
-#   RUST_FAST_KIB=4096     input size of the Rust sha256 guest, fast mode
-#   RUST_TRACE_KIB=256     input size of the Rust sha256 guest, tracing mode
+#   FAST_ARGS="2048 2"     sha256_bench.c arguments (KiB of data, rounds): ~270M instructions
+#   TRACE_ARGS=$FAST_ARGS  arguments for the tracing row; when they differ, the script adds qemu and
+#                          fast-mode rows for them so the tracing row still has a same-workload reference
+#   RUST_FAST_KIB=4096     input size of the Rust sha256 guest, fast mode (~176M instructions)
+#   RUST_TRACE_KIB=4096    input size of the Rust sha256 guest, tracing mode
 #   SHARD_CYCLES=4194304   shard size of the tracing rows
 #   OUT=target/bench-executor   scratch directory (ELF, inputs, raw JSON)
 set -euo pipefail
@@ -18,9 +18,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${RUNS:-5}
 FAST_ARGS=${FAST_ARGS:-"2048 2"}
-TRACE_ARGS=${TRACE_ARGS:-"128 2"}
+TRACE_ARGS=${TRACE_ARGS:-$FAST_ARGS}
 RUST_FAST_KIB=${RUST_FAST_KIB:-4096}
-RUST_TRACE_KIB=${RUST_TRACE_KIB:-256}
+RUST_TRACE_KIB=${RUST_TRACE_KIB:-$RUST_FAST_KIB}
 SHARD_CYCLES=${SHARD_CYCLES:-4194304}
 OUT=${OUT:-$ROOT/target/bench-executor}
 C_SOURCE=$ROOT/cli/tests/c/sha256_bench.c
@@ -91,10 +91,15 @@ trace_flags=(--trace --shard-cycles "$SHARD_CYCLES")
 
 c_fast_cycles=$(cycles_of c_fast "$ELF" -- "${fast_args[@]}")
 c_trace_cycles=$(cycles_of c_trace "${trace_flags[@]}" "$ELF" -- "${trace_args[@]}")
-cycles_of c_trace_fast "$ELF" -- "${trace_args[@]}" >/dev/null
 qemu-mipsel -singlestep "$ELF" "${fast_args[@]}" >"$OUT/qemu_fast.stdout"
-qemu-mipsel -singlestep "$ELF" "${trace_args[@]}" >"$OUT/qemu_trace.stdout"
 cmp -s "$OUT/c_fast.stdout" "$OUT/qemu_fast.stdout" || die "zkmips and qemu disagree on $FAST_ARGS"
+if [[ $TRACE_ARGS != "$FAST_ARGS" ]]; then
+    cycles_of c_trace_fast "$ELF" -- "${trace_args[@]}" >/dev/null
+    qemu-mipsel -singlestep "$ELF" "${trace_args[@]}" >"$OUT/qemu_trace.stdout"
+else
+    cp "$OUT/c_fast.stdout" "$OUT/c_trace_fast.stdout"
+    cp "$OUT/qemu_fast.stdout" "$OUT/qemu_trace.stdout"
+fi
 cmp -s "$OUT/c_trace.stdout" "$OUT/qemu_trace.stdout" || die "zkmips --trace and qemu disagree on $TRACE_ARGS"
 cmp -s "$OUT/c_trace_fast.stdout" "$OUT/c_trace.stdout" || die "fast and tracing mode disagree on $TRACE_ARGS"
 
@@ -108,6 +113,7 @@ done
 c_trace_rss=$(max_rss_kib "$ZKMIPS" run "${trace_flags[@]}" "$ELF" -- "${trace_args[@]}")
 rust_trace_rss=$(max_rss_kib "$ZKMIPS" run "${trace_flags[@]}" --input "$OUT/rust_trace.bin" "$RUST_GUEST")
 c_fast_rss=$(max_rss_kib "$ZKMIPS" run "$ELF" -- "${fast_args[@]}")
+rust_fast_rss=$(max_rss_kib "$ZKMIPS" run --input "$OUT/rust_fast.bin" "$RUST_GUEST")
 
 # Times one command: median wall seconds and mean user+sys CPU seconds, written to $OUT/<name>.json as
 # {"wall": .., "cpu": ..}. Output is discarded.
@@ -146,8 +152,10 @@ EOF
 echo "== timing ($RUNS runs each)" >&2
 measure qemu_fast qemu-mipsel -singlestep "$ELF" "${fast_args[@]}"
 measure c_fast "$ZKMIPS" run "$ELF" -- "${fast_args[@]}"
-measure qemu_trace qemu-mipsel -singlestep "$ELF" "${trace_args[@]}"
-measure c_trace_fast "$ZKMIPS" run "$ELF" -- "${trace_args[@]}"
+if [[ $TRACE_ARGS != "$FAST_ARGS" ]]; then
+    measure qemu_trace qemu-mipsel -singlestep "$ELF" "${trace_args[@]}"
+    measure c_trace_fast "$ZKMIPS" run "$ELF" -- "${trace_args[@]}"
+fi
 measure c_trace "$ZKMIPS" run "${trace_flags[@]}" "$ELF" -- "${trace_args[@]}"
 measure rust_fast "$ZKMIPS" run --input "$OUT/rust_fast.bin" "$RUST_GUEST"
 measure rust_trace "$ZKMIPS" run "${trace_flags[@]}" --input "$OUT/rust_trace.bin" "$RUST_GUEST"
@@ -158,14 +166,21 @@ import json, sys
 out = sys.argv[1]
 def t(name):
     return json.load(open(f"{out}/{name}.json"))
+same = "$TRACE_ARGS" == "$FAST_ARGS"
+qemu_trace = "qemu_fast" if same else "qemu_trace"
 rows = [
     # label, workload, instructions, timing, qemu timing (same ELF and arguments) or None, peak RSS KiB
     ("qemu-mipsel -singlestep", "C sha256_bench $FAST_ARGS", $c_fast_cycles, "qemu_fast", "qemu_fast", None),
     ("zkmips fast", "C sha256_bench $FAST_ARGS", $c_fast_cycles, "c_fast", "qemu_fast", $c_fast_rss),
-    ("qemu-mipsel -singlestep", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "qemu_trace", "qemu_trace", None),
-    ("zkmips fast", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "c_trace_fast", "qemu_trace", None),
-    ("zkmips tracing", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "c_trace", "qemu_trace", $c_trace_rss),
-    ("zkmips fast", "Rust sha256 guest, $RUST_FAST_KIB KiB", $rust_fast_cycles, "rust_fast", None, None),
+]
+if not same:
+    rows += [
+        ("qemu-mipsel -singlestep", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "qemu_trace", "qemu_trace", None),
+        ("zkmips fast", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "c_trace_fast", "qemu_trace", None),
+    ]
+rows += [
+    ("zkmips tracing", "C sha256_bench $TRACE_ARGS", $c_trace_cycles, "c_trace", qemu_trace, $c_trace_rss),
+    ("zkmips fast", "Rust sha256 guest, $RUST_FAST_KIB KiB", $rust_fast_cycles, "rust_fast", None, $rust_fast_rss),
     ("zkmips tracing", "Rust sha256 guest, $RUST_TRACE_KIB KiB", $rust_trace_cycles, "rust_trace", None, $rust_trace_rss),
 ]
 print("| mode | workload | instructions | wall s | M instr/s (wall) | CPU s | M instr/s (CPU) "
@@ -183,5 +198,5 @@ for label, workload, instructions, name, qemu, rss in rows:
           f"| {cpu_rate:.0f} | {ratio} | {rss_text} |")
 EOF
 echo
-echo "Tracing rows: shard size $SHARD_CYCLES cycles, every shard kept in memory by \`zkmips run --trace\`."
+echo "Tracing rows: \`zkmips run --trace --shard-cycles $SHARD_CYCLES\` (shards are recorded, then dropped)."
 echo "Load average: $load_end at the end of the timed runs ($(nproc) cores)."

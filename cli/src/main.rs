@@ -32,6 +32,11 @@ enum Command {
         #[arg(short, long, value_name = "OUT.elf")]
         output: Option<std::path::PathBuf>,
     },
+    /// Print a program's verifying key (bytes32 hex).
+    Vkey {
+        /// The program's ELF file.
+        program: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,24 @@ fn main() -> ExitCode {
                 }
                 Err(err) => {
                     eprintln!("error: {err:#}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            }
+        }
+        Command::Vkey { program } => {
+            let vkey = std::fs::read(&program)
+                .map_err(|err| format!("cannot read {}: {err}", program.display()))
+                .and_then(|bytes| {
+                    zkmips_prover::vkey_of_elf(&bytes)
+                        .map_err(|err| format!("{}: {err}", program.display()))
+                });
+            match vkey {
+                Ok(vkey) => {
+                    println!("{vkey}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
                     ExitCode::from(EXIT_ERROR)
                 }
             }

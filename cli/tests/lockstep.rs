@@ -383,7 +383,8 @@ lockstep_tests! {
     main_madd_msub: "madd_msub", NO_ARGS, Window::Main;
     main_isa_mix: "isa_mix", Invocation { args: &["16", "11"], env: &[], stdin: None }, Window::Main;
     main_unaligned_packed: "unaligned_packed", NO_ARGS, Window::Main;
-    main_printf_float: "printf_float", NO_ARGS, Window::Main;
+    main_printf_float: "printf_float",
+        Invocation { args: &["30"], env: &[], stdin: None }, Window::Main;
     main_printf_basic: "printf_basic", NO_ARGS, Window::Main;
 }
 

@@ -1,5 +1,9 @@
 //! Executor throughput (instructions per second) in fast and tracing modes on a hand-assembled loop that
 //! mixes ALU, multiply, load/store and a branch with a filled delay slot (13 instructions per iteration).
+//!
+//! Tracing is measured twice: `tracing_loop` keeps the whole record in memory (one shard, so every byte
+//! of it is fresh memory the kernel has to fault in), `tracing_stream` hands 2^18-cycle shards to a sink
+//! that only reads them, as `zkmips run --trace` does, so the executor reuses the shard buffers.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use zkmips_executor::elf::{Program, Segment};
@@ -82,32 +86,47 @@ fn loop_program(iterations: u32) -> Program {
     }
 }
 
-fn bench_mode(c: &mut Criterion, name: &str, mode: Mode, iterations: u32) {
+/// How a benchmark runs the loop.
+#[derive(Clone, Copy)]
+enum Setup {
+    Fast,
+    /// Tracing, every shard kept in the report.
+    Tracing,
+    /// Tracing with shards of this many cycles handed to a sink that leaves them in place.
+    TracingStream(u64),
+}
+
+fn config(setup: Setup) -> ExecutorConfig {
+    match setup {
+        Setup::Fast => ExecutorConfig::default(),
+        Setup::Tracing => ExecutorConfig {
+            mode: Mode::Tracing,
+            ..Default::default()
+        },
+        Setup::TracingStream(shard_cycles) => ExecutorConfig {
+            mode: Mode::Tracing,
+            shard_cycles,
+            shard_sink: Some(Box::new(|shard| {
+                std::hint::black_box(shard.cpu.len());
+            })),
+            ..Default::default()
+        },
+    }
+}
+
+fn bench_mode(c: &mut Criterion, name: &str, setup: Setup, iterations: u32) {
     let program = loop_program(iterations);
-    let cycles = {
-        let mut e = Executor::new(
-            &program,
-            ExecutorConfig {
-                mode,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        e.run().unwrap().cycles
-    };
+    let cycles = Executor::new(&program, config(setup))
+        .unwrap()
+        .run()
+        .unwrap()
+        .cycles;
     let mut group = c.benchmark_group("execute");
     group.throughput(Throughput::Elements(cycles));
     group.sample_size(10);
     group.bench_function(name, |b| {
         b.iter(|| {
-            let mut e = Executor::new(
-                &program,
-                ExecutorConfig {
-                    mode,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let mut e = Executor::new(&program, config(setup)).unwrap();
             let report = e.run().unwrap();
             assert_eq!(report.cycles, cycles);
             report.exit_code
@@ -117,8 +136,9 @@ fn bench_mode(c: &mut Criterion, name: &str, mode: Mode, iterations: u32) {
 }
 
 fn benches(c: &mut Criterion) {
-    bench_mode(c, "fast_loop", Mode::Fast, 2_000_000);
-    bench_mode(c, "tracing_loop", Mode::Tracing, 200_000);
+    bench_mode(c, "fast_loop", Setup::Fast, 2_000_000);
+    bench_mode(c, "tracing_loop", Setup::Tracing, 200_000);
+    bench_mode(c, "tracing_stream", Setup::TracingStream(1 << 18), 200_000);
 }
 
 criterion_group!(execute, benches);

@@ -23,7 +23,9 @@ impl core::fmt::Display for TrapKind {
             }
             TrapKind::Conditional { code } => write!(f, "conditional trap (code {code})"),
             // Assemblers put `break N` in the upper 10 bits of the 20-bit field; show N like objdump does.
-            TrapKind::Break { code } if code & 0x3ff == 0 => write!(f, "break (code {})", code >> 10),
+            TrapKind::Break { code } if code & 0x3ff == 0 => {
+                write!(f, "break (code {})", code >> 10)
+            }
             TrapKind::Break { code } => write!(f, "break (code {code})"),
             TrapKind::IntegerOverflow => write!(f, "integer overflow"),
         }
@@ -39,8 +41,13 @@ pub enum ExecError {
     #[error("cannot build the initial stack: {0}")]
     InitialStack(#[from] crate::image::StackError),
 
-    #[error("unknown instruction {word:#010x} at pc {pc:#010x}")]
-    UnknownInstruction { pc: u32, word: u32 },
+    /// A word in the code that does not decode; `reason` is the decoder's explanation.
+    #[error("unknown instruction {word:#010x} at pc {pc:#010x}: {reason}")]
+    UnknownInstruction {
+        pc: u32,
+        word: u32,
+        reason: &'static str,
+    },
 
     #[error("unsupported instruction {word:#010x} at pc {pc:#010x}: {what}")]
     UnsupportedInstruction {

@@ -8,14 +8,26 @@
 //! [`is_register`].
 //!
 //! Every access is a [`MemoryAccess`]: `(addr, prev_value, prev_timestamp) -> (addr, value, timestamp)`.
-//! Timestamps are global: the instruction with cycle number `clk` (the first instruction has `clk = 1`)
-//! accesses its locations at `8 * clk + slot` with the slot constants below, so timestamps strictly
-//! increase within an instruction and between instructions. Timestamp 0 is the initial memory image.
-//! A location is accessed at most once per slot; a syscall merges all its accesses to one location into a
-//! single read-modify-write access at [`SLOT_SYSCALL`].
+//! Timestamps count slots: the instruction with cycle number `clk` (the first instruction of the run has
+//! `clk = 1`) accesses its locations at `8 * clk + slot` with the slot constants below, so timestamps
+//! strictly increase within an instruction and between instructions. A location is accessed at most once
+//! per slot; a syscall merges all its accesses to one location into a single read-modify-write access at
+//! [`SLOT_SYSCALL`].
+//!
+//! Inside a shard, accesses carry **shard-local** `u32` timestamps: the global timestamp minus
+//! [`crate::Shard::timestamp_base`] (so the shard's first instruction is at local cycle 1, and in shard 0
+//! local and global timestamps coincide). A `prev_timestamp` of 0 means "before this shard": the location's
+//! value and global timestamp at that point are its [`crate::Shard::memory_init`] entry. Order within the
+//! shard is all the memory argument needs; the cross-shard link is carried by `memory_init`/`memory_final`,
+//! whose timestamps are global `u64`s (0 = the initial image).
 //!
 //! Writes to register 0 are recorded as an access that leaves it 0 (`value == 0`), whatever the
 //! instruction computed; the computed value is still in the class event.
+//!
+//! # Class events
+//! Besides one [`CpuEvent`] per instruction, a shard lists per-class events in execution order. They
+//! carry no cycle number: the `k`-th event of a list belongs to the `k`-th [`CpuEvent`] whose opcode has
+//! that [`EventKind`] (see [`event_kind`]), so nothing is stored twice.
 
 use crate::instruction::Opcode;
 
@@ -55,7 +67,7 @@ pub const fn timestamp(clk: u64, slot: u64) -> u64 {
     clk * SLOTS_PER_CYCLE + slot
 }
 
-/// One access to a register or memory word.
+/// One access to a register or memory word, with shard-local timestamps (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryAccess {
     pub addr: u32,
@@ -63,12 +75,13 @@ pub struct MemoryAccess {
     pub value: u32,
     /// Value before the access.
     pub prev_value: u32,
-    /// Timestamp of the previous access to `addr` (0 = initial image).
-    pub prev_timestamp: u64,
-    pub timestamp: u64,
+    /// Shard-local timestamp of the previous access to `addr`, or 0 when that was before this shard.
+    pub prev_timestamp: u32,
+    /// Shard-local timestamp of this access.
+    pub timestamp: u32,
 }
 
-/// A location's value and timestamp at a shard boundary.
+/// A location's value and global timestamp at a shard boundary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryEntry {
     pub addr: u32,
@@ -78,19 +91,51 @@ pub struct MemoryEntry {
 
 /// One executed instruction. Its accesses are `accesses[access_start .. access_start + access_count]`
 /// of the shard, in timestamp order. `pc`/`next_pc` are the machine state before the instruction; the
-/// state after it is the next event's `pc`/`next_pc` (or the shard's final state).
+/// state after it is the next event's `pc`/`next_pc` (or the shard's final state). Its cycle number is
+/// its position: [`crate::Shard::clk_of`]; the instruction word is the program's word at `pc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CpuEvent {
-    pub clk: u64,
     pub pc: u32,
     pub next_pc: u32,
-    /// Index of the instruction in the predecoded program: `(pc - text_base) / 4`.
-    pub instr_index: u32,
     pub access_start: u32,
     pub access_count: u32,
     pub opcode: Opcode,
     /// Set when this instruction is a branch-likely whose delay slot was annulled (not executed).
     pub annulled_slot: bool,
+}
+
+/// Which per-class event list an instruction adds to (besides its [`CpuEvent`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// [`AluEvent`]: the ALU class and RDHWR.
+    Alu,
+    /// [`MulDivEvent`].
+    MulDiv,
+    /// [`BranchEvent`]: branches, jumps and the BC1 branches.
+    Branch,
+    /// [`MemoryEvent`]: integer loads and stores.
+    Memory,
+    /// [`SyscallEvent`] (and a [`PrecompileEvent`] for precompile syscalls).
+    Syscall,
+}
+
+/// The event list an executed `opcode` adds to, if any (traps that do not fire, SYNC/SYNCI/PREF and FPU
+/// instructions other than the BC1 branches add none).
+pub fn event_kind(opcode: Opcode) -> Option<EventKind> {
+    use crate::instruction::InstrClass;
+    use Opcode::*;
+    match opcode {
+        Rdhwr => Some(EventKind::Alu),
+        Syscall => Some(EventKind::Syscall),
+        Bc1f | Bc1t | Bc1fl | Bc1tl => Some(EventKind::Branch),
+        _ => match opcode.class() {
+            InstrClass::Alu => Some(EventKind::Alu),
+            InstrClass::MulDiv => Some(EventKind::MulDiv),
+            InstrClass::Branch | InstrClass::Jump => Some(EventKind::Branch),
+            InstrClass::Load | InstrClass::Store => Some(EventKind::Memory),
+            InstrClass::Trap | InstrClass::System | InstrClass::Fpu => None,
+        },
+    }
 }
 
 /// Register-to-register or immediate ALU operation: `a = op(b, c)`, `a` being the value written.
@@ -101,7 +146,6 @@ pub struct CpuEvent {
 /// - RDHWR is recorded here too: `a` = value read, `b` = hardware register number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AluEvent {
-    pub clk: u64,
     pub opcode: Opcode,
     pub a: u32,
     pub b: u32,
@@ -113,7 +157,6 @@ pub struct AluEvent {
 /// `prev_lo` before. For MUL, `lo` is the value written to `rd` (HI/LO are left unchanged).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MulDivEvent {
-    pub clk: u64,
     pub opcode: Opcode,
     pub b: u32,
     pub c: u32,
@@ -126,12 +169,11 @@ pub struct MulDivEvent {
 /// Branch or jump. `link` is the value written to the link register (`pc + 8`) or 0 when none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BranchEvent {
-    pub clk: u64,
     pub pc: u32,
     pub opcode: Opcode,
+    pub taken: bool,
     pub rs_value: u32,
     pub rt_value: u32,
-    pub taken: bool,
     pub target: u32,
     pub link: u32,
 }
@@ -141,7 +183,6 @@ pub struct BranchEvent {
 /// For SC, `reg_value` is the success flag written back; a failed SC leaves memory unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryEvent {
-    pub clk: u64,
     pub opcode: Opcode,
     pub addr: u32,
     pub reg_value: u32,
@@ -149,7 +190,8 @@ pub struct MemoryEvent {
     pub mem_value: u32,
 }
 
-/// A SYSCALL. `args` are `$a0..$a3` before; `result` is `$v0` and `error_flag` is `$a3` after.
+/// A SYSCALL (rare, so it keeps its global cycle number `clk`). `args` are `$a0..$a3` before; `result` is
+/// `$v0` and `error_flag` is `$a3` after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyscallEvent {
     pub clk: u64,
@@ -183,8 +225,9 @@ impl PrecompileKind {
     }
 }
 
-/// A precompile call with its memory accesses (all at the syscall's timestamp, one per word, in address
-/// order of first touch).
+/// A precompile call (global cycle number `clk`) with its memory accesses: copies of the syscall's
+/// non-register accesses (shard-local timestamps, all at the syscall's slot), one per word, in order of
+/// first touch.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PrecompileEvent {
     pub clk: u64,
@@ -223,5 +266,34 @@ mod tests {
         for (i, op) in all_opcodes().iter().enumerate() {
             assert_eq!(*op as usize, i, "{op:?}");
         }
+    }
+
+    #[test]
+    fn event_kinds_follow_the_classes() {
+        assert_eq!(event_kind(Opcode::Addu), Some(EventKind::Alu));
+        assert_eq!(event_kind(Opcode::Rdhwr), Some(EventKind::Alu));
+        assert_eq!(event_kind(Opcode::Mflo), Some(EventKind::MulDiv));
+        assert_eq!(event_kind(Opcode::Jalr), Some(EventKind::Branch));
+        assert_eq!(event_kind(Opcode::Bc1tl), Some(EventKind::Branch));
+        assert_eq!(event_kind(Opcode::Sc), Some(EventKind::Memory));
+        assert_eq!(event_kind(Opcode::Syscall), Some(EventKind::Syscall));
+        for op in [
+            Opcode::Teq,
+            Opcode::Sync,
+            Opcode::Pref,
+            Opcode::Ldc1,
+            Opcode::FpuArith,
+        ] {
+            assert_eq!(event_kind(op), None, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn hot_events_stay_small() {
+        // The record costs about 3 accesses and one CPU event per instruction; keep them lean.
+        assert_eq!(core::mem::size_of::<MemoryAccess>(), 20);
+        assert_eq!(core::mem::size_of::<CpuEvent>(), 20);
+        assert_eq!(core::mem::size_of::<AluEvent>(), 20);
+        assert_eq!(core::mem::size_of::<MemoryEvent>(), 20);
     }
 }

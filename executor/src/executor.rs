@@ -59,12 +59,16 @@ pub enum Mode {
 /// Default shard size in cycles.
 pub const DEFAULT_SHARD_CYCLES: u64 = 1 << 22;
 
+/// Largest shard size: shard-local timestamps (8 per cycle) must fit in a `u32`.
+pub const MAX_SHARD_CYCLES: u64 = 1 << 28;
+
 /// How to run a program.
 pub struct ExecutorConfig {
     /// Stop with [`ExecError::CycleLimit`] before executing instruction number `max_cycles + 1`.
     pub max_cycles: Option<u64>,
     pub mode: Mode,
-    /// Tracing mode: cut a shard after this many cycles (a few more if that would split a delay slot).
+    /// Tracing mode: cut a shard after this many cycles (one more if that would split a delay slot).
+    /// Clamped to `1..=`[`MAX_SHARD_CYCLES`].
     pub shard_cycles: u64,
     /// `argv` (the first is the program name) and `NAME=value` environment strings.
     pub args: Vec<String>,
@@ -73,13 +77,15 @@ pub struct ExecutorConfig {
     /// Where to write every executed PC as `0x%08x\n` (delay slots included, annulled slots excluded).
     /// Written once per instruction: pass a buffered writer. Flushed when `run` returns, even on error.
     pub trace_pcs: Option<Box<dyn Write + Send>>,
-    /// Tracing mode: receives each shard as soon as it is complete, so a long run never holds its whole
-    /// record in memory (about 170 bytes per cycle). With a sink, [`ExecutionReport::record`] has no shards.
+    /// Tracing mode: sees each shard as soon as it is complete, so a long run never holds its whole
+    /// record in memory (about 95 bytes per cycle). A sink that only reads the shard lets the executor
+    /// reuse its buffers for the next one (the fast way to stream); one that keeps it takes it with
+    /// `std::mem::take`. With a sink, [`ExecutionReport::record`] has no shards.
     pub shard_sink: Option<ShardSink>,
 }
 
 /// Consumer of finished shards (see [`ExecutorConfig::shard_sink`]).
-pub type ShardSink = Box<dyn FnMut(Shard) + Send>;
+pub type ShardSink = Box<dyn FnMut(&mut Shard) + Send>;
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
@@ -138,6 +144,9 @@ pub struct ExecutionReport {
     pub syscall_counts: BTreeMap<u32, u64>,
     /// The record, in tracing mode.
     pub record: Option<ExecutionRecord>,
+    /// Number of shards the run was cut into (tracing mode; 0 in fast mode), whether they were kept in
+    /// `record` or handed to a sink.
+    pub shards: u32,
     /// Set if writing the PC trace failed (the run itself is unaffected).
     pub trace_pcs_error: Option<String>,
 }
@@ -371,6 +380,8 @@ pub struct Executor {
     exit_code: Option<u32>,
     in_delay_slot: bool,
     record_taken: bool,
+    /// Shards finished so far (kept or handed to the sink).
+    shards_cut: u32,
 }
 
 impl core::fmt::Debug for Executor {
@@ -453,7 +464,7 @@ impl Executor {
             fpu: Fpu::default(),
             mode: config.mode,
             max_cycles: config.max_cycles.unwrap_or(u64::MAX),
-            shard_cycles: config.shard_cycles.max(1),
+            shard_cycles: config.shard_cycles.clamp(1, MAX_SHARD_CYCLES),
             next_check: 0,
             shard_end: u64::MAX,
             trace_pcs: config.trace_pcs,
@@ -465,6 +476,7 @@ impl Executor {
             exit_code: None,
             in_delay_slot: false,
             record_taken: false,
+            shards_cut: 0,
         };
         if tracing {
             exec.shard_end = exec.shard_cycles;
@@ -561,15 +573,25 @@ impl Executor {
                 return Ok(false);
             }
             let state = self.m.state(self.cycles + 1);
-            self.m.rec.close_shard(state, &self.m.mem);
-            if let Some(sink) = self.shard_sink.as_mut() {
-                self.m.rec.shards.drain(..).for_each(&mut *sink);
-            }
+            let shard = self.m.rec.close_shard(state, &self.m.mem);
+            self.deliver(shard);
             self.m.rec.open_shard(state, self.shard_cycles);
             self.shard_end = self.cycles.saturating_add(self.shard_cycles);
         }
         self.update_next_check();
         Ok(false)
+    }
+
+    /// Hand a finished shard to the sink (then reuse its buffers) or keep it in the record.
+    fn deliver(&mut self, mut shard: Shard) {
+        self.shards_cut += 1;
+        match self.shard_sink.as_mut() {
+            Some(sink) => {
+                sink(&mut shard);
+                self.m.rec.recycle(shard);
+            }
+            None => self.m.rec.keep(shard),
+        }
     }
 
     fn emit_pc(&mut self) {
@@ -597,9 +619,17 @@ impl Executor {
         }
         let word = self.m.mem.peek_word(pc);
         match decode(word) {
-            Err(e) => ExecError::UnknownInstruction { pc, word: e.word },
+            Err(e) => ExecError::UnknownInstruction {
+                pc,
+                word: e.word,
+                reason: e.reason,
+            },
             // Unreachable: decodable words in code are predecoded.
-            Ok(_) => ExecError::UnknownInstruction { pc, word },
+            Ok(_) => ExecError::UnknownInstruction {
+                pc,
+                word,
+                reason: "instruction was not predecoded",
+            },
         }
     }
 
@@ -628,8 +658,8 @@ impl Executor {
         self.counts[inst.opcode as usize] += 1;
         let clk = self.cycles;
         let access_start = if T {
+            // (`m.word`, for syscall error messages, is set by the syscall path itself.)
             self.m.rec.clk = clk;
-            self.m.word = inst.word;
             self.m.rec.cur.accesses.len()
         } else {
             0
@@ -646,7 +676,6 @@ impl Executor {
             ($a:expr, $b:expr, $c:expr, $d:expr) => {
                 if T {
                     m.rec.cur.alu.push(AluEvent {
-                        clk,
                         opcode: op,
                         a: $a,
                         b: $b,
@@ -744,12 +773,11 @@ impl Executor {
                 }
                 if T {
                     m.rec.cur.branch.push(BranchEvent {
-                        clk,
                         pc,
                         opcode: op,
+                        taken,
                         rs_value,
                         rt_value,
-                        taken,
                         target,
                         link,
                     });
@@ -770,12 +798,11 @@ impl Executor {
                 self.in_delay_slot = true;
                 if T {
                     m.rec.cur.branch.push(BranchEvent {
-                        clk,
                         pc,
                         opcode: op,
+                        taken: true,
                         rs_value: $rs_value,
                         rt_value: 0,
-                        taken: true,
                         target,
                         link,
                     });
@@ -786,7 +813,6 @@ impl Executor {
             ($addr:expr, $reg:expr, $prev:expr, $new:expr) => {
                 if T {
                     m.rec.cur.memory.push(MemoryEvent {
-                        clk,
                         opcode: op,
                         addr: $addr,
                         reg_value: $reg,
@@ -822,7 +848,6 @@ impl Executor {
             ($b:expr, $c:expr, $hi:expr, $lo:expr, $prev_hi:expr, $prev_lo:expr) => {
                 if T {
                     m.rec.cur.mul_div.push(MulDivEvent {
-                        clk,
                         opcode: op,
                         b: $b,
                         c: $c,
@@ -918,7 +943,11 @@ impl Executor {
             Ext => {
                 let (pos, size) = (inst.sa as u32, inst.rd as u32);
                 if size == 0 || pos + size > 32 {
-                    return Err(ExecError::UnknownInstruction { pc, word });
+                    return Err(ExecError::UnknownInstruction {
+                        pc,
+                        word,
+                        reason: "EXT/INS field outside the register",
+                    });
                 }
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 let a = (b >> pos) & low_mask(size);
@@ -928,7 +957,11 @@ impl Executor {
             Ins => {
                 let (pos, size) = (inst.sa as u32, inst.rd as u32);
                 if size == 0 || pos + size > 32 {
-                    return Err(ExecError::UnknownInstruction { pc, word });
+                    return Err(ExecError::UnknownInstruction {
+                        pc,
+                        word,
+                        reason: "EXT/INS field outside the register",
+                    });
                 }
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 let old = m.r::<T>(inst.rt, SLOT_RT);
@@ -1185,13 +1218,11 @@ impl Executor {
             let rec = &mut self.m.rec;
             let access_count = (rec.cur.accesses.len() - access_start) as u32;
             rec.cur.cpu.push(CpuEvent {
-                clk,
                 pc,
                 next_pc,
-                instr_index: (pc - self.text_base) >> 2,
                 access_start: access_start as u32,
-                opcode: op,
                 access_count,
+                opcode: op,
                 annulled_slot: annulled,
             });
         }
@@ -1264,12 +1295,14 @@ impl Executor {
         let record = if self.mode == Mode::Tracing && !self.record_taken {
             self.record_taken = true;
             let state = self.m.state(self.cycles + 1);
-            let rec = core::mem::replace(&mut self.m.rec, Recorder::new(false));
-            let mut record = rec.finish(state, &self.m.mem, self.text_base);
-            if let Some(sink) = self.shard_sink.as_mut() {
-                record.shards.drain(..).for_each(&mut *sink);
+            if let Some(last) = self.m.rec.finish(state, &self.m.mem) {
+                self.deliver(last);
             }
-            Some(record)
+            let rec = core::mem::replace(&mut self.m.rec, Recorder::new(false));
+            Some(ExecutionRecord {
+                text_base: self.text_base,
+                shards: rec.shards,
+            })
         } else {
             None
         };
@@ -1298,6 +1331,7 @@ impl Executor {
             hint_output: self.syscalls.hint_output().to_vec(),
             syscall_counts: self.syscalls.syscall_counts().clone(),
             record,
+            shards: self.shards_cut,
             trace_pcs_error: self.trace_pcs_error.clone(),
         }
     }

@@ -449,8 +449,15 @@ impl Decoder {
         Ok(match f.op {
             0x00 => return self.special(),
             0x01 => return self.regimm(),
-            0x02 => Instruction { imm: (self.word & 0x03ff_ffff) << 2, ..self.ins(J) },
-            0x03 => Instruction { rd: 31, imm: (self.word & 0x03ff_ffff) << 2, ..self.ins(Jal) },
+            0x02 => Instruction {
+                imm: (self.word & 0x03ff_ffff) << 2,
+                ..self.ins(J)
+            },
+            0x03 => Instruction {
+                rd: 31,
+                imm: (self.word & 0x03ff_ffff) << 2,
+                ..self.ins(Jal)
+            },
             0x04 => self.branch2(Beq),
             0x05 => self.branch2(Bne),
             0x06 => return self.branch1(Blez),
@@ -466,7 +473,11 @@ impl Decoder {
                 if f.rs != 0 {
                     return self.err("rs field of LUI must be zero");
                 }
-                Instruction { rt: f.rt, imm: f.imm16 << 16, ..self.ins(Lui) }
+                Instruction {
+                    rt: f.rt,
+                    imm: f.imm16 << 16,
+                    ..self.ins(Lui)
+                }
             }
             0x10 => return self.err("COP0 instructions are privileged"),
             0x11 => return self.cop1(),
@@ -495,12 +506,19 @@ impl Decoder {
             0x2f => return self.err("CACHE is privileged"),
             0x30 => self.imm_signed(Ll),
             0x31 => self.fpu_mem(Lwc1),
-            0x33 => Instruction { rs: f.rs, sa: f.rt, imm: f.simm(), ..self.ins(Pref) },
+            0x33 => Instruction {
+                rs: f.rs,
+                sa: f.rt,
+                imm: f.simm(),
+                ..self.ins(Pref)
+            },
             0x35 => self.fpu_mem(Ldc1),
             0x38 => self.imm_signed(Sc),
             0x39 => self.fpu_mem(Swc1),
             0x3d => self.fpu_mem(Sdc1),
-            0x32 | 0x36 | 0x3a | 0x3e => return self.err("COP2 loads and stores are not supported"),
+            0x32 | 0x36 | 0x3a | 0x3e => {
+                return self.err("COP2 loads and stores are not supported");
+            }
             _ => return self.err("reserved primary opcode"),
         })
     }

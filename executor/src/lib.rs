@@ -16,8 +16,8 @@ pub use elf::{Program, Segment};
 pub use error::{ExecError, TrapKind};
 pub use events::{CpuEvent, MemoryAccess, MemoryEntry};
 pub use executor::{
-    DEFAULT_SHARD_CYCLES, ExecutionReport, Executor, ExecutorConfig, FpuUse, Machine, Mode,
-    ShardSink,
+    DEFAULT_SHARD_CYCLES, ExecutionReport, Executor, ExecutorConfig, FpuUse, MAX_SHARD_CYCLES,
+    Machine, Mode, ShardSink,
 };
 pub use instruction::{InstrClass, Instruction, Opcode, decode};
 pub use memory::Memory;

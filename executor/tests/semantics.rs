@@ -706,7 +706,8 @@ fn control_faults() {
         run_err_program(&program_raw(&all, &[])),
         ExecError::UnknownInstruction {
             pc: pc_of(1),
-            word: 0xffff_ffff
+            word: 0xffff_ffff,
+            reason: "reserved primary opcode",
         }
     );
     // Running off the end of the code.

@@ -197,6 +197,7 @@ mod nr {
     pub const READLINK: u32 = 4085;
     pub const MMAP: u32 = 4090;
     pub const MUNMAP: u32 = 4091;
+    pub const SYSINFO: u32 = 4116;
     pub const UNAME: u32 = 4122;
     pub const MPROTECT: u32 = 4125;
     pub const LLSEEK: u32 = 4140;
@@ -983,6 +984,27 @@ fn uname_reports_fixed_strings() {
     assert_eq!(field(2), "6.1.0");
     assert_eq!(field(4), "mips");
     assert_eq!(linux(&mut m, &mut st, nr::UNAME, &[0]), Err(EFAULT));
+}
+
+#[test]
+fn sysinfo_describes_a_fixed_machine() {
+    let (mut m, mut st) = (Mock::new(), state());
+    m.poke(BUF, &[0xff; 68]);
+    assert_eq!(linux(&mut m, &mut st, nr::SYSINFO, &[BUF]), Ok(0));
+    let word = |offset: u32| u32::from_le_bytes(m.peek(BUF + offset, 4).try_into().unwrap());
+    // o32 layout (checked with offsetof under qemu-mipsel): uptime 0, loads 4..16, totalram 16,
+    // freeram 20, ..., procs (u16) 40, mem_unit 52, size 64.
+    assert_eq!(word(0), 0, "uptime");
+    assert_eq!((word(4), word(8), word(12)), (0, 0, 0), "loads");
+    assert_eq!(word(16), 1 << 30, "totalram");
+    assert_eq!(word(20), 1 << 29, "freeram");
+    for offset in [24, 28, 32, 36, 44, 48, 56, 60] {
+        assert_eq!(word(offset), 0, "offset {offset}");
+    }
+    assert_eq!(word(40), 1, "procs and pad");
+    assert_eq!(word(52), 1, "mem_unit");
+    assert_eq!(word(64), 0xffff_ffff, "nothing written past the struct");
+    assert_eq!(linux(&mut m, &mut st, nr::SYSINFO, &[0]), Err(EFAULT));
 }
 
 #[test]

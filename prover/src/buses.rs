@@ -29,6 +29,19 @@ pub const ALU_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("alu"
 /// Width of an [`ALU_BUS`] message.
 pub const ALU_MESSAGE_WIDTH: usize = 7;
 
+/// Instruction fetches from the program table, provided by
+/// [`crate::chips::program::ProgramChip`].
+///
+/// Message: `[pc, opcode, rs, rt, rd, sa, imm_lo, imm_hi, has_delay_slot, is_likely]` (see
+/// [`crate::chips::program::fetch_message`]); `pc` is one field element (code addresses are below
+/// `0x7000_0000 < p`), `imm` travels as two 16-bit halves. The fetching chip (the CPU) queries
+/// with a count bounded by 1 per row; the table side provides a free multiplicity, forced to zero
+/// on rows that hold no instruction.
+pub const PROGRAM_BUS: LookupBus<'static> = LookupBus::new("program");
+
+/// Width of a [`PROGRAM_BUS`] message.
+pub const PROGRAM_MESSAGE_WIDTH: usize = 10;
+
 /// Operations of the byte table. Each `(op, x, y, z)` with `x, y` bytes is in the table iff
 /// `z` is the stated function of `x` and `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,9 +85,15 @@ impl ByteOp {
 /// - `AND`/`ANDI`, `OR`/`ORI`, `XOR`/`XORI`, `NOR` → [`AluOp::And`], [`AluOp::Or`],
 ///   [`AluOp::Xor`], [`AluOp::Nor`],
 ///
-/// with `c` the immediate already extended as MIPS specifies (sign-extended for `ADDI`/`ADDIU`,
-/// zero-extended for `ANDI`/`ORI`/`XORI`). Codes start at 1 so that an all-zero row can never
-/// be mistaken for a request.
+/// - `SLT`/`SLTI` → [`AluOp::Slt`], `SLTU`/`SLTIU` → [`AluOp::Sltu`] (`a` is 0 or 1),
+/// - `SLL`/`SLLV` → [`AluOp::Sll`], `SRL`/`SRLV` → [`AluOp::Srl`], `SRA`/`SRAV` → [`AluOp::Sra`],
+///   `ROTR`/`ROTRV` → [`AluOp::Rotr`], with `b` the shifted value (`rt`) and `c` the amount: the
+///   `sa` field for the immediate forms, the whole `rs` value for the variable forms (the chip
+///   uses `c mod 32`, as MIPS does),
+///
+/// with `c` the immediate already extended as MIPS specifies (sign-extended for `ADDI`/`ADDIU`/
+/// `SLTI`/`SLTIU`, zero-extended for `ANDI`/`ORI`/`XORI`). Codes start at 1 so that an all-zero
+/// row can never be mistaken for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum AluOp {
@@ -86,10 +105,16 @@ pub enum AluOp {
     Or = 6,
     Xor = 7,
     Nor = 8,
+    Slt = 9,
+    Sltu = 10,
+    Sll = 11,
+    Srl = 12,
+    Sra = 13,
+    Rotr = 14,
 }
 
 impl AluOp {
-    pub const ALL: [AluOp; 8] = [
+    pub const ALL: [AluOp; 14] = [
         AluOp::Add,
         AluOp::Addu,
         AluOp::Sub,
@@ -98,6 +123,12 @@ impl AluOp {
         AluOp::Or,
         AluOp::Xor,
         AluOp::Nor,
+        AluOp::Slt,
+        AluOp::Sltu,
+        AluOp::Sll,
+        AluOp::Srl,
+        AluOp::Sra,
+        AluOp::Rotr,
     ];
 
     /// The 32-bit result, or `None` when MIPS traps (signed overflow of `ADD`/`SUB`).
@@ -111,6 +142,12 @@ impl AluOp {
             AluOp::Or => Some(b | c),
             AluOp::Xor => Some(b ^ c),
             AluOp::Nor => Some(!(b | c)),
+            AluOp::Slt => Some(u32::from((b as i32) < (c as i32))),
+            AluOp::Sltu => Some(u32::from(b < c)),
+            AluOp::Sll => Some(b << (c & 31)),
+            AluOp::Srl => Some(b >> (c & 31)),
+            AluOp::Sra => Some(((b as i32) >> (c & 31)) as u32),
+            AluOp::Rotr => Some(b.rotate_right(c & 31)),
         }
     }
 }
@@ -134,6 +171,19 @@ mod tests {
             AluOp::Nor.evaluate(0x0f0f_0000, 0x00ff_0000),
             Some(0xf000_ffff)
         );
+    }
+
+    #[test]
+    fn shifts_use_the_amount_modulo_32_and_comparisons_the_sign() {
+        assert_eq!(AluOp::Sll.evaluate(1, 33), Some(2));
+        assert_eq!(
+            AluOp::Srl.evaluate(0x8000_0000, 0xffff_ffe1),
+            Some(0x4000_0000)
+        );
+        assert_eq!(AluOp::Sra.evaluate(0x8000_0000, 4), Some(0xf800_0000));
+        assert_eq!(AluOp::Rotr.evaluate(0x0000_0001, 4), Some(0x1000_0000));
+        assert_eq!(AluOp::Slt.evaluate(u32::MAX, 0), Some(1));
+        assert_eq!(AluOp::Sltu.evaluate(u32::MAX, 0), Some(0));
     }
 
     #[test]

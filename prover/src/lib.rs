@@ -6,6 +6,7 @@
 //! - [`buses`]: every bus, its message layout and operation codes.
 //! - [`chips`]: the AIR tables and the [`chips::MipsAir`] enum a batch is made of.
 //! - [`batch`]: proving and verifying a set of chips as one batch proof.
+//! - [`vkey`]: the program verifying key (`zkmips vkey program.elf`).
 //! - `outer`: the BN254-friendly outer configuration (owned by the wrapper).
 
 pub mod batch;
@@ -14,6 +15,9 @@ pub mod chips;
 pub mod config;
 pub mod outer;
 pub mod security;
+pub mod vkey;
+
+pub use vkey::{ProgramVkey, VkeyError, program_vkey, vkey_of_elf};
 
 /// Plonky3 crates used by [`air_enum!`] expansions in other crates.
 #[doc(hidden)]

@@ -243,19 +243,22 @@ mod tests {
     /// the derivation sees their lookups (a wrong layout would silently drop LogUp terms).
     #[test]
     fn alu_chips_reach_100_conjectured_bits_at_2_pow_22() {
-        use crate::chips::{AddSubChip, BitwiseChip, ByteChip, MipsAir};
+        use crate::chips::{AddSubChip, BitwiseChip, ByteChip, LtChip, MipsAir, ShiftChip};
         use crate::config::{Challenge, Val};
 
         let airs = [
             MipsAir::Byte(ByteChip),
             MipsAir::AddSub(AddSubChip),
             MipsAir::Bitwise(BitwiseChip),
+            MipsAir::Shift(ShiftChip),
+            MipsAir::Lt(LtChip),
         ];
-        let shape = batch_shape::<Val, Challenge, _>(&airs, &[16, 22, 22]);
+        let shape = batch_shape::<Val, Challenge, _>(&airs, &[16, 22, 22, 22, 22]);
         assert_eq!(shape.max_message_width, crate::buses::ALU_MESSAGE_WIDTH);
         assert_eq!(shape.max_constraint_degree, 3);
-        // 9 messages per AddSub row and 5 per Bitwise row dominate the byte table's 4.
-        assert_eq!(shape.lookup_messages_per_row, 15);
+        // 9 + 5 + 12 + 8 messages per AddSub, Bitwise, Shift and Lt row; the byte table's 4 at
+        // 2^16 rows add less than one per 2^22-row.
+        assert_eq!(shape.lookup_messages_per_row, 35);
         let estimate = estimate(&INNER_FRI, &shape);
         assert!(estimate.conjectured_bits >= 100.0, "{estimate:?}");
     }

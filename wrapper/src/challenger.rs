@@ -169,12 +169,13 @@ impl ChallengerVar {
         })
     }
 
-    /// The low `bits` bits of a sampled value, little-endian (e.g. a query index).
+    /// The low `bits` bits of a sampled value, little-endian (e.g. a query index). `bits` must
+    /// be below 31, as p3 requires `2^bits < p` (`Unsatisfiable` otherwise: a caller error,
+    /// found at synthesis).
     pub fn sample_bits(&mut self, bits: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
-        assert!(
-            bits < 31,
-            "sample_bits takes fewer bits than a KoalaBear element has"
-        );
+        if bits >= 31 {
+            return Err(SynthesisError::Unsatisfiable);
+        }
         Ok(self.sample_with_bits()?.bits[..bits].to_vec())
     }
 

@@ -8,7 +8,7 @@
 //! with `q` decomposed into `ceil(log2(bound / p))` bits and `r` a canonical KoalaBear element
 //! (31 bits and `r < p`). A bound `<= p` means the value is canonical.
 //!
-//! When reductions happen: before a multiplication whose operand exceeds 2^64 (keeps every
+//! When reductions happen: before a multiplication whose operand exceeds 2^66 (keeps every
 //! reduction cheap), whenever a result bound would exceed 2^250, and on demand — equality
 //! tests reduce nothing (they prove `a - b + k*p = q*p`), hashing needs canonical values.
 //!
@@ -39,8 +39,10 @@ const LOW_BITS: usize = 24;
 const HIGH_MAX: u64 = 127;
 /// Every bound stays at or below 2^250, well under the BN254 Fr modulus (> 2^253).
 const MAX_BOUND_BITS: u64 = 250;
-/// Multiplication operands above 2^64 are reduced first.
-const MUL_OPERAND_MAX_BITS: u64 = 64;
+/// Multiplication operands above 2^66 are reduced first: sums of up to 16 products of canonical
+/// values (< 2^66) multiply without reduction, and an extension product of two such operands
+/// stays below 2^136.
+const MUL_OPERAND_MAX_BITS: u64 = 66;
 
 pub type KoalaBearExt = BinomialExtensionField<KoalaBear, 4>;
 
@@ -140,6 +142,14 @@ impl KbVar {
         Self {
             value,
             bound: modulus(),
+        }
+    }
+
+    /// A Boolean as the KoalaBear value 0 or 1 (free).
+    pub fn from_bit(bit: &Boolean<Fr>) -> Self {
+        Self {
+            value: FpVar::from(bit.clone()),
+            bound: BigUint::from(2u32),
         }
     }
 
@@ -408,11 +418,32 @@ impl KbExtVar {
         self.zip_with(other, KbVar::sub)
     }
 
+    /// Coefficients above the multiplication-operand limit reduced, once per operand (each
+    /// coefficient takes part in four products).
+    fn prepared_for_mul(&self) -> Result<Self, SynthesisError> {
+        let coeffs = self
+            .coeffs
+            .iter()
+            .map(|c| c.reduce_if_above(MUL_OPERAND_MAX_BITS))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            coeffs: coeffs.try_into().expect("4 coefficients"),
+        })
+    }
+
     /// Schoolbook product, `x^4 = W`: 16 constraints (plus operand reductions if needed).
     pub fn mul(&self, other: &Self) -> Result<Self, SynthesisError> {
+        let this = self.prepared_for_mul()?;
+        // A square prepares its single operand once.
+        let other = if std::ptr::eq(self, other) {
+            this.clone()
+        } else {
+            other.prepared_for_mul()?
+        };
+        let (this, other) = (&this, &other);
         let mut low: Vec<KbVar> = vec![KbVar::zero(); 4];
         let mut wrapped: Vec<KbVar> = vec![KbVar::zero(); 4];
-        for (i, a) in self.coeffs.iter().enumerate() {
+        for (i, a) in this.coeffs.iter().enumerate() {
             for (j, b) in other.coeffs.iter().enumerate() {
                 let product = a.mul(b)?;
                 if i + j < 4 {
@@ -434,6 +465,7 @@ impl KbExtVar {
 
     /// Product with a base-field element: 4 constraints.
     pub fn mul_base(&self, scalar: &KbVar) -> Result<Self, SynthesisError> {
+        let scalar = &scalar.reduce_if_above(MUL_OPERAND_MAX_BITS)?;
         let coeffs = self
             .coeffs
             .iter()
@@ -586,6 +618,44 @@ mod tests {
             let expected = KbVar::new_witness(cs.clone(), || Ok(native)).unwrap();
             acc.enforce_equal(&expected).unwrap();
             reduced.enforce_equal(&expected).unwrap();
+        }
+        assert!(cs.is_satisfied().unwrap());
+    }
+
+    /// Extremes of the canonical range (and constants mixed with witnesses) in every operation.
+    #[test]
+    fn edge_values_match_p3() {
+        let edges = [
+            0u32,
+            1,
+            2,
+            KOALABEAR_MODULUS - 1,
+            KOALABEAR_MODULUS - 2,
+            127 << 24,
+        ];
+        let cs = new_cs();
+        for &a in &edges {
+            for &b in &edges {
+                let (x, y) = (KoalaBear::from_u32(a), KoalaBear::from_u32(b));
+                let xv = KbVar::new_witness(cs.clone(), || Ok(x)).unwrap();
+                let yc = KbVar::constant(y);
+                let yv = KbVar::new_witness(cs.clone(), || Ok(y)).unwrap();
+                for (got, want) in [
+                    (xv.add(&yv).unwrap(), x + y),
+                    (xv.sub(&yv).unwrap(), x - y),
+                    (xv.sub(&yc).unwrap(), x - y),
+                    (yc.sub(&xv).unwrap(), y - x),
+                    (xv.mul(&yv).unwrap(), x * y),
+                    (xv.mul(&yc).unwrap(), x * y),
+                    (xv.mul_constant(y).unwrap(), x * y),
+                ] {
+                    assert_eq!(got.value().unwrap(), want, "{a:#x} op {b:#x}");
+                    let reduced = got.reduce().unwrap();
+                    assert_eq!(reduced.value().unwrap(), want);
+                    got.enforce_equal(&KbVar::constant(want)).unwrap();
+                    reduced.enforce_equal(&KbVar::constant(want)).unwrap();
+                }
+            }
         }
         assert!(cs.is_satisfied().unwrap());
     }

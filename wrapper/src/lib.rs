@@ -6,8 +6,10 @@
 //! challenger, and Groth16 round trips.
 //! The full STARK verifier circuit is planned in docs/WRAPPER.md.
 
+pub mod air;
 pub mod challenger;
 pub mod convert;
+pub mod fri;
 pub mod koalabear;
 pub mod merkle;
 pub mod poseidon2;

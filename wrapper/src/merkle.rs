@@ -430,7 +430,15 @@ mod tests {
             vec![(1usize, row.clone())], // no matrix of the tallest height (2)
             vec![(4usize, row.clone())], // taller than the path allows
         ] {
-            assert!(verify_batch(&openings, &[bit.clone()], &[sibling.clone()], &root).is_err());
+            assert!(
+                verify_batch(
+                    &openings,
+                    std::slice::from_ref(&bit),
+                    std::slice::from_ref(&sibling),
+                    &root
+                )
+                .is_err()
+            );
         }
         assert!(
             verify_batch(&[(2, row)], &[bit], &[], &root).is_err(),

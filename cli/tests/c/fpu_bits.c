@@ -62,6 +62,21 @@ int main(void) {
     for (int i = 0; i < 6; i++)
         printf("int %d -> %016llx uint -> %016llx\n", ints[i], (unsigned long long)bits64(from_int(ints[i])),
                (unsigned long long)bits64(from_uint((unsigned)ints[i])));
+    /* Invalid operations give the legacy-MIPS default NaN (0x7ff7ffffffffffff / 0x7fbfffff, the x86 quiet
+     * NaN is 0x7ff8000000000000); NaN compares unordered; an out-of-range cvt.w.d gives 0x7fffffff. */
+    volatile double zero = 0.0, minus_one = -1.0, big = 1e10;
+    double inf = 1.0 / zero, nan = zero / zero;
+    volatile float fzero = 0.0f;
+    printf("nan %016llx inf-inf %016llx 0*inf %016llx sqrt(-1) %016llx float nan %08x\n",
+           (unsigned long long)bits64(nan), (unsigned long long)bits64(inf - inf),
+           (unsigned long long)bits64(zero * inf), (unsigned long long)bits64(root(minus_one)),
+           bits32(fzero / fzero));
+    printf("nan compares: == %d < %d > %d != %d; inf %016llx -inf %016llx\n", nan == nan, nan < 1.0, nan > 1.0,
+           nan != nan, (unsigned long long)bits64(inf), (unsigned long long)bits64(-inf));
+    int overflowed;
+    float scratch;
+    __asm__ volatile("cvt.w.d %1, %2\n mfc1 %0, %1" : "=r"(overflowed), "=f"(scratch) : "f"((double)big));
+    printf("cvt.w.d(1e10) %08x\n", (unsigned)overflowed);
     float f = 0.75f;
     for (int i = 0; i < 8; i++) f = fused_single(f, 1.5f, -0.25f);
     printf("single chain %08x\n", bits32(f));

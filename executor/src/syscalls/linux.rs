@@ -44,6 +44,7 @@ pub mod nr {
     pub const READLINK: u32 = 4085;
     pub const MMAP: u32 = 4090;
     pub const MUNMAP: u32 = 4091;
+    pub const SYSINFO: u32 = 4116;
     pub const UNAME: u32 = 4122;
     pub const MPROTECT: u32 = 4125;
     pub const LLSEEK: u32 = 4140;
@@ -487,6 +488,10 @@ fn serve(ctx: &mut impl GuestContext, state: &mut SyscallState, number: u32) -> 
             if let Some(limit) = new {
                 state.rlimits[slot] = limit;
             }
+            Ok(0)
+        }
+        nr::SYSINFO => {
+            ctx.write_bytes(a0, &sysinfo_bytes())?;
             Ok(0)
         }
         nr::UNAME => {
@@ -1094,6 +1099,22 @@ fn getrandom(
 }
 
 /// The o32 `struct stat64` (104 bytes) of a standard descriptor: a character device, not a terminal.
+/// The o32 `struct sysinfo` (64 bytes) of a fixed, idle machine: 1 GiB of RAM with 512 MiB free, no
+/// swap, one process, uptime and load 0. glibc reads it for `sysconf(_SC_PHYS_PAGES)` (qsort's memory
+/// heuristic), so the values only have to be plausible and constant.
+fn sysinfo_bytes() -> [u8; 64] {
+    const TOTAL_RAM: u32 = 1 << 30;
+    const FREE_RAM: u32 = 1 << 29;
+    let mut info = [0u8; 64];
+    // uptime @0, loads[3] @4, then totalram, freeram, sharedram, bufferram, totalswap, freeswap @16..40.
+    info[16..20].copy_from_slice(&TOTAL_RAM.to_le_bytes());
+    info[20..24].copy_from_slice(&FREE_RAM.to_le_bytes());
+    // procs (u16) @40, pad @42, totalhigh @44, freehigh @48, mem_unit @52, padding @56..64.
+    info[40..42].copy_from_slice(&1u16.to_le_bytes());
+    info[52..56].copy_from_slice(&1u32.to_le_bytes());
+    info
+}
+
 fn stat64_of_std_fd(fd: u32) -> [u8; 104] {
     let mut stat = [0u8; 104];
     let mut put =

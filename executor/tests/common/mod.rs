@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use zkmips_executor::elf::{Program, Segment};
 
-use zkmips_executor::events::{SLOT_SYSCALL, SLOTS_PER_CYCLE, is_register};
+use zkmips_executor::events::{EventKind, SLOT_SYSCALL, SLOTS_PER_CYCLE, event_kind, is_register};
 use zkmips_executor::{
     ExecError, ExecutionRecord, ExecutionReport, Executor, ExecutorConfig, Mode, Opcode, decode,
 };
@@ -229,12 +229,13 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
             );
         }
         // Control flow inside the shard.
+        assert_eq!(shard.first_clk(), init.clk);
+        assert_eq!(shard.timestamp_base(), SLOTS_PER_CYCLE * (init.clk - 1));
         assert_eq!(
-            shard.cpu.first().map(|e| (e.clk, e.pc, e.next_pc)),
-            Some((init.clk, init.pc, init.next_pc))
+            shard.cpu.first().map(|e| (e.pc, e.next_pc)),
+            Some((init.pc, init.next_pc))
         );
         for pair in shard.cpu.windows(2) {
-            assert_eq!(pair[1].clk, pair[0].clk + 1);
             let expect_pc = if pair[0].annulled_slot {
                 pair[0].next_pc + 4
             } else {
@@ -247,7 +248,8 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
 
         // Accesses: the events partition them in order, timestamps belong to their cycle.
         let mut next = 0u32;
-        for ev in &shard.cpu {
+        for (i, ev) in shard.cpu.iter().enumerate() {
+            let clk = shard.clk_of(i);
             assert_eq!(ev.access_start, next);
             next += ev.access_count;
             let accesses = &shard.accesses
@@ -255,22 +257,23 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
             let mut last_ts = 0;
             let mut syscall_addrs = HashSet::new();
             for a in accesses {
-                assert_eq!(a.timestamp / SLOTS_PER_CYCLE, ev.clk);
-                if a.timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL {
+                let timestamp = shard.global_timestamp(a.timestamp);
+                assert_eq!(timestamp / SLOTS_PER_CYCLE, clk);
+                if timestamp % SLOTS_PER_CYCLE == SLOT_SYSCALL {
                     assert_eq!(ev.opcode, Opcode::Syscall);
                     assert!(
                         syscall_addrs.insert(a.addr),
                         "syscall touched {:#x} twice",
                         a.addr
                     );
-                    assert!(a.timestamp >= last_ts);
+                    assert!(timestamp >= last_ts);
                 } else {
                     assert!(
-                        a.timestamp > last_ts || last_ts == 0,
+                        timestamp > last_ts || last_ts == 0,
                         "timestamps not increasing in {ev:?}"
                     );
                 }
-                last_ts = a.timestamp;
+                last_ts = timestamp;
             }
         }
         assert_eq!(next as usize, shard.accesses.len());
@@ -307,15 +310,60 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
             touched, init_addrs,
             "memory_init must list exactly the touched locations"
         );
+        // Replay with global timestamps: local `prev_timestamp` 0 means "before the shard", exactly
+        // when the replay last saw the location in an earlier shard (or the initial image).
+        let shard_start = SLOTS_PER_CYCLE * init.clk;
         for a in &shard.accesses {
             let (v, ts) = known[&a.addr];
-            assert_eq!((a.prev_value, a.prev_timestamp), (v, ts), "access {a:?}");
-            assert!(a.prev_timestamp < a.timestamp);
+            let timestamp = shard.global_timestamp(a.timestamp);
+            let prev_timestamp = if a.prev_timestamp == 0 {
+                assert!(ts < shard_start, "prev_timestamp 0 inside the shard: {a:?}");
+                ts
+            } else {
+                shard.global_timestamp(a.prev_timestamp)
+            };
+            assert_eq!((a.prev_value, prev_timestamp), (v, ts), "access {a:?}");
+            assert!(prev_timestamp < timestamp);
             if a.addr == 0 {
                 assert_eq!(a.value, 0, "register 0 written non-zero");
             }
-            known.insert(a.addr, (a.value, a.timestamp));
+            known.insert(a.addr, (a.value, timestamp));
         }
+        // Each class list pairs, in order, with the CPU events of its kind.
+        let kinds: Vec<Opcode> = shard.cpu.iter().map(|e| e.opcode).collect();
+        let of_kind = |kind: EventKind| -> Vec<Opcode> {
+            kinds
+                .iter()
+                .copied()
+                .filter(|op| event_kind(*op) == Some(kind))
+                .collect()
+        };
+        let opcodes = |ops: &mut dyn Iterator<Item = Opcode>| ops.collect::<Vec<_>>();
+        assert_eq!(
+            of_kind(EventKind::Alu),
+            opcodes(&mut shard.alu.iter().map(|e| e.opcode))
+        );
+        assert_eq!(
+            of_kind(EventKind::MulDiv),
+            opcodes(&mut shard.mul_div.iter().map(|e| e.opcode))
+        );
+        assert_eq!(
+            of_kind(EventKind::Branch),
+            opcodes(&mut shard.branch.iter().map(|e| e.opcode))
+        );
+        assert_eq!(
+            of_kind(EventKind::Memory),
+            opcodes(&mut shard.memory.iter().map(|e| e.opcode))
+        );
+        assert_eq!(of_kind(EventKind::Syscall).len(), shard.syscall.len());
+        let syscall_clks: Vec<u64> = (0..shard.cpu.len())
+            .filter(|&i| shard.cpu[i].opcode == Opcode::Syscall)
+            .map(|i| shard.clk_of(i))
+            .collect();
+        assert_eq!(
+            syscall_clks,
+            shard.syscall.iter().map(|s| s.clk).collect::<Vec<_>>()
+        );
         assert_eq!(shard.memory_final.len(), shard.memory_init.len());
         for e in &shard.memory_final {
             assert_eq!(

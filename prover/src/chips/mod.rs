@@ -27,6 +27,9 @@
 pub mod add_sub;
 pub mod bitwise;
 pub mod byte;
+pub mod lt;
+pub mod program;
+pub mod shift;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -37,6 +40,9 @@ use crate::buses::{AluOp, ByteOp};
 pub use add_sub::AddSubChip;
 pub use bitwise::BitwiseChip;
 pub use byte::ByteChip;
+pub use lt::LtChip;
+pub use program::ProgramChip;
+pub use shift::ShiftChip;
 
 /// One ALU operation as a chip sees it: `a = opcode(b, c)`.
 ///
@@ -88,6 +94,10 @@ pub enum TraceError {
         expected: u32,
         claimed: u32,
     },
+    #[error("Program: fetch {row}: pc {pc:#010x} is not in an executable segment")]
+    FetchOutsideProgram { row: usize, pc: u32 },
+    #[error("Program: fetch {row}: pc {pc:#010x} holds {word:#010x}, which is not an instruction")]
+    FetchOfInvalidWord { row: usize, pc: u32, word: u32 },
 }
 
 /// Checks `row` against the chip's supported operations and the reference semantics.
@@ -130,21 +140,23 @@ pub fn alu_chip_for(op: AluOp) -> MipsAir {
     match op {
         AluOp::Add | AluOp::Addu | AluOp::Sub | AluOp::Subu => MipsAir::AddSub(AddSubChip),
         AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Nor => MipsAir::Bitwise(BitwiseChip),
+        AluOp::Sll | AluOp::Srl | AluOp::Sra | AluOp::Rotr => MipsAir::Shift(ShiftChip),
+        AluOp::Slt | AluOp::Sltu => MipsAir::Lt(LtChip),
     }
 }
 
-/// The tables proving `rows`: `[AddSub, Bitwise, Byte]`, each row routed to its chip by
-/// [`alu_chip_for`], the byte table last since it counts everyone's lookups. The requests
+/// The tables proving `rows`: `[AddSub, Bitwise, Shift, Lt, Byte]`, each row routed to its chip
+/// by [`alu_chip_for`], the byte table last since it counts everyone's lookups. The requests
 /// themselves must be sent on [`crate::buses::ALU_BUS`] by another chip of the batch (the CPU).
 pub fn alu_tables<F: p3_field::Field>(
     rows: &[AluRow],
 ) -> Result<Vec<crate::batch::Table<MipsAir, F>>, TraceError> {
-    let (add_sub_rows, bitwise_rows): (Vec<AluRow>, Vec<AluRow>) = rows
-        .iter()
-        .partition(|row| matches!(alu_chip_for(row.opcode), MipsAir::AddSub(_)));
+    let [add_sub_rows, bitwise_rows, shift_rows, lt_rows] = split_alu_rows(rows);
     let mut bytes = ByteCounts::new();
     let add_sub = AddSubChip.generate_trace(&add_sub_rows, &mut bytes)?;
     let bitwise = BitwiseChip.generate_trace(&bitwise_rows, &mut bytes)?;
+    let shift = ShiftChip.generate_trace(&shift_rows, &mut bytes)?;
+    let lt = LtChip.generate_trace(&lt_rows, &mut bytes)?;
     let table = |air, trace| crate::batch::Table {
         air,
         trace,
@@ -153,8 +165,25 @@ pub fn alu_tables<F: p3_field::Field>(
     Ok(vec![
         table(MipsAir::AddSub(AddSubChip), add_sub),
         table(MipsAir::Bitwise(BitwiseChip), bitwise),
+        table(MipsAir::Shift(ShiftChip), shift),
+        table(MipsAir::Lt(LtChip), lt),
         table(MipsAir::Byte(ByteChip), ByteChip.generate_trace(&bytes)),
     ])
+}
+
+/// `rows` split by chip, in the order `[AddSub, Bitwise, Shift, Lt]` of [`alu_tables`].
+pub(crate) fn split_alu_rows(rows: &[AluRow]) -> [Vec<AluRow>; 4] {
+    let mut split: [Vec<AluRow>; 4] = Default::default();
+    for row in rows {
+        let slot = match row.opcode {
+            AluOp::Add | AluOp::Addu | AluOp::Sub | AluOp::Subu => 0,
+            AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Nor => 1,
+            AluOp::Sll | AluOp::Srl | AluOp::Sra | AluOp::Rotr => 2,
+            AluOp::Slt | AluOp::Sltu => 3,
+        };
+        split[slot].push(*row);
+    }
+    split
 }
 
 /// Smallest trace height any chip is padded to.
@@ -300,7 +329,10 @@ air_enum! {
     /// Every chip of the machine, as the single AIR type of a batch proof.
     pub enum MipsAir {
         Byte(ByteChip),
+        Program(ProgramChip),
         AddSub(AddSubChip),
         Bitwise(BitwiseChip),
+        Shift(ShiftChip),
+        Lt(LtChip),
     }
 }

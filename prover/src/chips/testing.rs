@@ -19,12 +19,13 @@ use p3_lookup::debug_util::{LookupDebugInstance, check_lookups};
 use p3_lookup::{Count, InteractionBuilder, Lookups};
 use p3_matrix::dense::RowMajorMatrix;
 
+use super::shift::ShiftWitness;
 use super::{
-    AddSubChip, AluRow, BitwiseChip, ByteChip, ByteCounts, MipsAir, alu_chip_for, alu_tables,
-    padded_height,
+    AddSubChip, AluRow, BitwiseChip, ByteChip, ByteCounts, LtChip, MipsAir, ProgramChip, ShiftChip,
+    alu_tables, padded_height, split_alu_rows,
 };
 use crate::batch::{ShapeKey, Table, prove, verify, verify_with_key};
-use crate::buses::{ALU_BUS, AluOp, word_limbs};
+use crate::buses::{ALU_BUS, AluOp, PROGRAM_BUS, PROGRAM_MESSAGE_WIDTH, word_limbs};
 use crate::config::{Challenge, InnerConfig, Val, inner_config};
 
 /// Stands in for the CPU: sends one ALU request per real row, and exposes the number of
@@ -112,12 +113,58 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AluDispatcherCh
     }
 }
 
+/// Stands in for the CPU's instruction fetch: one [`PROGRAM_BUS`] query per real row.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FetcherChip;
+
+pub(crate) mod fetcher_cols {
+    /// The fetch message, `PROGRAM_MESSAGE_WIDTH` columns.
+    pub const MESSAGE: usize = 0;
+    pub const IS_REAL: usize = super::PROGRAM_MESSAGE_WIDTH;
+    pub const WIDTH: usize = IS_REAL + 1;
+}
+
+impl FetcherChip {
+    pub(crate) const fn name(&self) -> &'static str {
+        "Fetcher"
+    }
+}
+
+impl<F: Field> BaseAir<F> for FetcherChip {
+    fn width(&self) -> usize {
+        fetcher_cols::WIDTH
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for FetcherChip {
+    fn eval(&self, builder: &mut AB) {
+        use fetcher_cols::*;
+        let main = builder.main();
+        let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
+        let is_real = local[IS_REAL].clone();
+        builder.assert_bool(is_real.clone());
+        PROGRAM_BUS.lookup_key(
+            builder,
+            local[MESSAGE..MESSAGE + PROGRAM_MESSAGE_WIDTH].to_vec(),
+            Count::bounded(is_real, 1),
+        );
+    }
+}
+
 crate::air_enum! {
-    /// The machine's chips plus the test dispatcher.
+    /// The machine's chips plus the test dispatcher and fetcher.
     pub(crate) enum TestAir {
         Dispatcher(AluDispatcherChip),
+        Fetcher(FetcherChip),
+        Program(ProgramChip),
         AddSub(AddSubChip),
         Bitwise(BitwiseChip),
+        Shift(ShiftChip),
+        Lt(LtChip),
         Byte(ByteChip),
     }
 }
@@ -128,7 +175,71 @@ pub(crate) enum TableId {
     Dispatcher = 0,
     AddSub = 1,
     Bitwise = 2,
-    Byte = 3,
+    Shift = 3,
+    Lt = 4,
+    Byte = 5,
+}
+
+/// A batch of a fetcher and a program table: `[Fetcher, Program]`.
+pub(crate) struct FetchFixture {
+    program: ProgramChip,
+    fetches: Vec<[u32; PROGRAM_MESSAGE_WIDTH]>,
+    multiplicities: RowMajorMatrix<Val>,
+}
+
+impl FetchFixture {
+    pub(crate) const PROGRAM: usize = 1;
+
+    /// Honest fetches of `pcs` (each must hold a valid instruction).
+    pub(crate) fn new(program: ProgramChip, pcs: &[u32]) -> Self {
+        let fetches = pcs
+            .iter()
+            .map(|&pc| {
+                let instruction = program.instruction_at(pc).expect("fixture pcs are valid");
+                super::program::fetch_message(pc, &instruction)
+            })
+            .collect();
+        let multiplicities = program.generate_trace(pcs).expect("fixture pcs are valid");
+        Self {
+            program,
+            fetches,
+            multiplicities,
+        }
+    }
+
+    /// Replaces the message of fetch `index` (the table's multiplicities are unchanged).
+    pub(crate) fn set_fetch(&mut self, index: usize, message: [u32; PROGRAM_MESSAGE_WIDTH]) {
+        self.fetches[index] = message;
+    }
+
+    /// Recounts the table's multiplicities for fetches of `pcs`, valid or not.
+    pub(crate) fn recount(&mut self, pcs: &[u32]) {
+        self.multiplicities = self.program.fill_trace(pcs);
+    }
+
+    pub(crate) fn tables(&self) -> Vec<Table<TestAir, Val>> {
+        use fetcher_cols::*;
+        let height = padded_height(self.fetches.len());
+        let mut values = Val::zero_vec(height * WIDTH);
+        for (message, out) in self.fetches.iter().zip(values.chunks_exact_mut(WIDTH)) {
+            for (cell, value) in out[MESSAGE..].iter_mut().zip(message) {
+                *cell = Val::from_u32(*value);
+            }
+            out[IS_REAL] = Val::ONE;
+        }
+        vec![
+            Table {
+                air: TestAir::Fetcher(FetcherChip),
+                trace: RowMajorMatrix::new(values, WIDTH),
+                public_values: vec![],
+            },
+            Table {
+                air: TestAir::Program(self.program.clone()),
+                trace: self.multiplicities.clone(),
+                public_values: vec![],
+            },
+        ]
+    }
 }
 
 /// A batch where the dispatcher sends some rows and the ALU chips prove some rows.
@@ -136,17 +247,15 @@ pub(crate) struct AluFixture {
     tables: Vec<Table<TestAir, Val>>,
 }
 
-fn split(rows: &[AluRow]) -> (Vec<AluRow>, Vec<AluRow>) {
-    rows.iter()
-        .partition(|row| matches!(alu_chip_for(row.opcode), MipsAir::AddSub(_)))
-}
-
 impl From<MipsAir> for TestAir {
     fn from(air: MipsAir) -> Self {
         match air {
             MipsAir::Byte(chip) => TestAir::Byte(chip),
+            MipsAir::Program(chip) => TestAir::Program(chip),
             MipsAir::AddSub(chip) => TestAir::AddSub(chip),
             MipsAir::Bitwise(chip) => TestAir::Bitwise(chip),
+            MipsAir::Shift(chip) => TestAir::Shift(chip),
+            MipsAir::Lt(chip) => TestAir::Lt(chip),
         }
     }
 }
@@ -178,20 +287,28 @@ impl AluFixture {
     /// The rows are taken as given, even with wrong results, and every table is filled
     /// consistently with them: only the chips' constraints stand between them and a proof.
     pub(crate) fn forged(rows: &[AluRow]) -> Self {
-        let (add_sub_rows, bitwise_rows) = split(rows);
-        let mut bytes = ByteCounts::new();
-        let add_sub = AddSubChip::fill_trace(&add_sub_rows, &mut bytes);
-        let bitwise = BitwiseChip::fill_trace(&bitwise_rows, &mut bytes);
-        Self::assemble(rows, add_sub, bitwise, &bytes)
+        Self::forged_with_shift(rows, |_, row| ShiftWitness::honest(row))
     }
 
-    fn assemble(
-        sent: &[AluRow],
-        add_sub: RowMajorMatrix<Val>,
-        bitwise: RowMajorMatrix<Val>,
-        bytes: &ByteCounts,
+    /// [`Self::forged`] with the shift chip's amount and sign witness chosen per row.
+    pub(crate) fn forged_with_shift(
+        rows: &[AluRow],
+        shift_witness: impl Fn(usize, &AluRow) -> ShiftWitness,
     ) -> Self {
+        let [add_sub_rows, bitwise_rows, shift_rows, lt_rows] = split_alu_rows(rows);
+        let mut bytes = ByteCounts::new();
+        let traces = [
+            AddSubChip::fill_trace(&add_sub_rows, &mut bytes),
+            BitwiseChip::fill_trace(&bitwise_rows, &mut bytes),
+            ShiftChip::fill_trace_with(&shift_rows, &mut bytes, shift_witness),
+            LtChip::fill_trace(&lt_rows, &mut bytes),
+        ];
+        Self::assemble(rows, traces, &bytes)
+    }
+
+    fn assemble(sent: &[AluRow], traces: [RowMajorMatrix<Val>; 4], bytes: &ByteCounts) -> Self {
         let (dispatcher, public_values) = AluDispatcherChip::generate_trace(sent);
+        let [add_sub, bitwise, shift, lt] = traces;
         let table = |air, trace, public_values| Table {
             air,
             trace,
@@ -206,6 +323,8 @@ impl AluFixture {
                 ),
                 table(TestAir::AddSub(AddSubChip), add_sub, vec![]),
                 table(TestAir::Bitwise(BitwiseChip), bitwise, vec![]),
+                table(TestAir::Shift(ShiftChip), shift, vec![]),
+                table(TestAir::Lt(LtChip), lt, vec![]),
                 table(
                     TestAir::Byte(ByteChip),
                     ByteChip.generate_trace(bytes),
@@ -345,7 +464,7 @@ mod tests {
         };
         let rows: Vec<AluRow> = (0..256)
             .map(|_| {
-                let op = AluOp::ALL[(next() % 8) as usize];
+                let op = AluOp::ALL[(next() % AluOp::ALL.len() as u64) as usize];
                 let (b, c) = (next() as u32, next() as u32);
                 AluRow::new(op, b, c).unwrap_or_else(|| {
                     let twin = if op == AluOp::Add {
@@ -478,7 +597,7 @@ mod tests {
         byte.values.truncate(byte.values.len() / 2);
         assert!(matches!(
             prove(&config, &tables),
-            Err(ProveError::PreprocessedHeight { index: 3, .. })
+            Err(ProveError::PreprocessedHeight { index, .. }) if index == TableId::Byte as usize
         ));
 
         let mut tables = AluFixture::new(&rows()).tables();
