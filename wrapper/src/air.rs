@@ -55,7 +55,8 @@ impl ZetaPowers {
 
 /// Selectors of the subgroup of size `2^log_size` at ζ: with `Z = ζ^n - 1` and `g` the
 /// subgroup generator, first row `Z / (ζ - 1)`, last row `Z / (ζ - g^-1)`, transition
-/// `ζ - g^-1`, and `1 / Z`.
+/// `ζ - g^-1`, and `1 / Z`. Constraining `1 / Z` proves `Z ≠ 0`, i.e. ζ is outside the trace
+/// domain, so the divisors `ζ - 1` and `ζ - g^-1` are non-zero too (no free `0 / 0` quotient).
 pub fn selectors_at_point(
     log_size: usize,
     zeta_powers: &mut ZetaPowers,

@@ -519,7 +519,9 @@ impl KbExtVar {
     }
 
     /// `self / divisor`: a canonical quotient witness `q` with `q * divisor = self` enforced.
-    /// A zero divisor makes witness generation fail with `DivisionByZero`.
+    /// A zero divisor makes witness generation fail with `DivisionByZero`; note that `0 / 0`
+    /// would leave `q` free, so callers must know the divisor is non-zero (for example because
+    /// its inverse is also constrained).
     pub fn div(&self, divisor: &Self) -> Result<Self, SynthesisError> {
         let cs = self
             .coeffs

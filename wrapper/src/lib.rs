@@ -1,10 +1,16 @@
 //! Groth16 (BN254) wrapper for zkmips outer STARK proofs: R1CS gadgets that re-compute, inside
-//! the circuit, exactly what the native outer verifier (`zkmips_prover::outer`) computes.
+//! the circuit, exactly what the native outer verifier (`zkmips_prover::outer`, Plonky3 0.8)
+//! computes. Each gadget is tested equal to the Plonky3 code it mirrors. See docs/WRAPPER.md.
 //!
-//! Status: foundations — the Poseidon2-BN254 permutation, KoalaBear base/extension arithmetic
-//! with lazy reduction, outer-MMCS leaf hashing and Merkle paths, the outer Fiat-Shamir
-//! challenger, and Groth16 round trips.
-//! The full STARK verifier circuit is planned in docs/WRAPPER.md.
+//! - [`poseidon2`]: the Poseidon2-BN254 (t = 3) permutation, 240 constraints.
+//! - [`koalabear`]: KoalaBear and its degree-4 extension with lazy reduction.
+//! - [`merkle`]: outer-MMCS leaf hashing, paths and batch openings (mixed heights).
+//! - [`challenger`]: the `MultiField32Challenger` transcript (observe, sample, proof of work).
+//! - [`air`]: the out-of-domain constraint check for any AIR's symbolic constraints.
+//! - [`fri`]: one FRI fold of a query.
+//!
+//! Status: foundations. The full verifier circuit (DEEP openings, query loop, transcript order
+//! of the p3 verifiers), keys and the Solidity verifier are not built yet.
 
 pub mod air;
 pub mod challenger;
