@@ -2,7 +2,7 @@
 //! representative full-size shard. Run with
 //! `cargo run --release -p zkmips-prover --example security_report`.
 
-use zkmips_prover::chips::{AddSubChip, BitwiseChip, ByteChip, MipsAir};
+use zkmips_prover::chips::{AddSubChip, BitwiseChip, ByteChip, LtChip, MipsAir, ShiftChip};
 use zkmips_prover::config::{Challenge, FriSettings, INNER_FRI, Val};
 use zkmips_prover::security::{BatchSecurityShape, INNER_COLLISION_BITS, batch_shape, estimate};
 
@@ -22,6 +22,8 @@ fn main() {
         MipsAir::Byte(ByteChip),
         MipsAir::AddSub(AddSubChip),
         MipsAir::Bitwise(BitwiseChip),
+        MipsAir::Shift(ShiftChip),
+        MipsAir::Lt(LtChip),
     ];
     for air in &airs {
         let log_height = if matches!(air, MipsAir::Byte(_)) {
@@ -41,9 +43,10 @@ fn main() {
         );
     }
     for log_rows in [8, 16, 20, 22] {
-        let shape = batch_shape::<Val, Challenge, _>(&airs, &[16, log_rows, log_rows]);
+        let shape =
+            batch_shape::<Val, Challenge, _>(&airs, &[16, log_rows, log_rows, log_rows, log_rows]);
         print(
-            &format!("byte table + AddSub + Bitwise at 2^{log_rows} rows"),
+            &format!("byte table + AddSub + Bitwise + Shift + Lt at 2^{log_rows} rows"),
             &shape,
         );
     }

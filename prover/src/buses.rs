@@ -42,6 +42,19 @@ pub const PROGRAM_BUS: LookupBus<'static> = LookupBus::new("program");
 /// Width of a [`PROGRAM_BUS`] message.
 pub const PROGRAM_MESSAGE_WIDTH: usize = 10;
 
+/// Memory and register states, for the offline memory-checking argument (see
+/// [`crate::chips::memory`] and `docs/MEMORY_ARGUMENT.md`).
+///
+/// Message: `[addr_lo, addr_hi, value_lo, value_hi, ts]`, the state of location `addr` (a
+/// register number `0..=33` or a word-aligned memory address, as two 16-bit limbs) holding
+/// `value` since shard-local timestamp `ts`. Every access receives its previous state and sends
+/// its new one; `MemoryBoundaryChip` sends each location's initial state (at `ts = 0`) and
+/// receives its final state. Counts are `is_real`, bounded by 1.
+pub const MEMORY_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("memory");
+
+/// Width of a [`MEMORY_BUS`] message.
+pub const MEMORY_MESSAGE_WIDTH: usize = 5;
+
 /// Operations of the byte table. Each `(op, x, y, z)` with `x, y` bytes is in the table iff
 /// `z` is the stated function of `x` and `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

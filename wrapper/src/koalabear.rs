@@ -153,6 +153,15 @@ impl KbVar {
         }
     }
 
+    /// A variable the caller has constrained to 0 or 1 (e.g. a product of Boolean bits), as the
+    /// KoalaBear value 0 or 1 (free).
+    pub(crate) fn from_flag(flag: FpVar<Fr>) -> Self {
+        Self {
+            value: flag,
+            bound: BigUint::from(2u32),
+        }
+    }
+
     /// A circuit constant (free).
     pub fn constant(value: KoalaBear) -> Self {
         let canonical = value.as_canonical_u32();

@@ -15,10 +15,13 @@
 pub mod air;
 pub mod challenger;
 pub mod convert;
+pub mod evm;
+pub mod fixture;
 pub mod fri;
 pub mod koalabear;
 pub mod merkle;
 pub mod poseidon2;
+pub mod solidity;
 #[cfg(test)]
 mod test_util;
 

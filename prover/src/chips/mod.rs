@@ -28,6 +28,7 @@ pub mod add_sub;
 pub mod bitwise;
 pub mod byte;
 pub mod lt;
+pub mod memory;
 pub mod program;
 pub mod shift;
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub use add_sub::AddSubChip;
 pub use bitwise::BitwiseChip;
 pub use byte::ByteChip;
 pub use lt::LtChip;
+pub use memory::MemoryBoundaryChip;
 pub use program::ProgramChip;
 pub use shift::ShiftChip;
 
@@ -334,5 +336,6 @@ air_enum! {
         Bitwise(BitwiseChip),
         Shift(ShiftChip),
         Lt(LtChip),
+        MemoryBoundary(MemoryBoundaryChip),
     }
 }

@@ -166,6 +166,8 @@ crate::air_enum! {
         Shift(ShiftChip),
         Lt(LtChip),
         Byte(ByteChip),
+        MemoryBoundary(super::MemoryBoundaryChip),
+        AccessTest(super::memory::AccessTestChip),
     }
 }
 
@@ -256,6 +258,7 @@ impl From<MipsAir> for TestAir {
             MipsAir::Bitwise(chip) => TestAir::Bitwise(chip),
             MipsAir::Shift(chip) => TestAir::Shift(chip),
             MipsAir::Lt(chip) => TestAir::Lt(chip),
+            MipsAir::MemoryBoundary(chip) => TestAir::MemoryBoundary(chip),
         }
     }
 }
