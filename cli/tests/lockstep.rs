@@ -19,10 +19,9 @@ use support::{
 };
 
 /// glibc's stdio `fstat`s stdout before its first write and calls `isatty` (an `ioctl`) only for a character
-/// device, so qemu's stdout must be the same kind of file as zkmips reports (a character device that is not
-/// a terminal, `STD_FD_MODE` in executor/src/syscalls/linux.rs). If zkmips ever reports pipes, use
-/// `StdoutTo::Pipe`. Stdout contents are compared by the differential tests, not here.
-const QEMU_STDOUT: StdoutTo = StdoutTo::DevNull;
+/// device, so qemu's stdout must be the same kind of file as zkmips reports: a pipe (`STD_FD_MODE` in
+/// executor/src/syscalls/linux.rs). Stdout contents are compared by the differential tests, not here.
+const QEMU_STDOUT: StdoutTo = StdoutTo::Pipe;
 
 /// Which part of the execution must match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,15 +364,10 @@ macro_rules! lockstep_tests {
 }
 
 lockstep_tests! {
-    #[ignore = "glibc start-up diverges: zkmips answers readlink(\"/proc/self/exe\") with ENOENT (docs/TESTING.md)"]
     whole_exit_call: "exit_call", NO_ARGS, Window::Whole;
-    #[ignore = "glibc start-up diverges: zkmips answers readlink(\"/proc/self/exe\") with ENOENT (docs/TESTING.md)"]
     whole_argv_envp: "argv_envp", Invocation { args: &["x", "yz"], env: &["K=v"], stdin: None }, Window::Whole;
-    #[ignore = "glibc start-up diverges: zkmips answers readlink(\"/proc/self/exe\") with ENOENT (docs/TESTING.md)"]
     whole_setjmp_longjmp: "setjmp_longjmp", NO_ARGS, Window::Whole;
-    #[ignore = "glibc start-up diverges: zkmips answers readlink(\"/proc/self/exe\") with ENOENT (docs/TESTING.md)"]
     whole_madd_msub: "madd_msub", NO_ARGS, Window::Whole;
-    #[ignore = "needs zkmips to report its standard descriptors as pipes and QEMU_STDOUT = StdoutTo::Pipe (docs/TESTING.md)"]
     whole_stdin_echo: "stdin_echo",
         Invocation { args: &[], env: &[], stdin: Some(b"0123456789abcdef\nline\n 4 5\ntail\n") }, Window::Whole;
     main_exit_call: "exit_call", NO_ARGS, Window::Main;
@@ -381,7 +375,6 @@ lockstep_tests! {
         Invocation { args: &[], env: &[], stdin: Some(b"Uryyb, jbeyq!\nThe lazy dog; 0123456789\n") }, Window::Main;
     main_bit_tricks: "bit_tricks", NO_ARGS, Window::Main;
     main_setjmp_longjmp: "setjmp_longjmp", NO_ARGS, Window::Main;
-    #[ignore = "zkmips 4-aligns the start of the argv/env string block, Linux and qemu do not (docs/TESTING.md)"]
     main_argv_envp: "argv_envp", Invocation { args: &["x", "yz"], env: &["K=v"], stdin: None }, Window::Main;
     main_madd_msub: "madd_msub", NO_ARGS, Window::Main;
     main_isa_mix: "isa_mix", Invocation { args: &["16", "11"], env: &[], stdin: None }, Window::Main;

@@ -460,7 +460,11 @@ impl Executor {
             code,
             text_base,
             exec_ranges,
-            syscalls: SyscallState::new(&config.syscalls, program.brk_start()),
+            syscalls: {
+                let mut state = SyscallState::new(&config.syscalls, program.brk_start());
+                state.set_exe_path(config.args.first().map_or("", String::as_str));
+                state
+            },
             fpu: Fpu::default(),
             mode: config.mode,
             max_cycles: config.max_cycles.unwrap_or(u64::MAX),

@@ -62,6 +62,7 @@ pub mod auxv {
     pub const AT_GID: u32 = 13;
     pub const AT_EGID: u32 = 14;
     pub const AT_PLATFORM: u32 = 15;
+    pub const AT_BASE_PLATFORM: u32 = 24;
     pub const AT_HWCAP: u32 = 16;
     pub const AT_CLKTCK: u32 = 17;
     pub const AT_SECURE: u32 = 23;
@@ -72,8 +73,9 @@ pub mod auxv {
 /// The 16 bytes `AT_RANDOM` points to. glibc takes its stack-protector canary and pointer-guard value from
 /// them; they are fixed because a proven run must be reproducible.
 pub const AT_RANDOM_BYTES: [u8; 16] = *b"zkmips-at-random";
-/// The `AT_PLATFORM` string.
-pub const PLATFORM: &str = "mips";
+/// The `AT_BASE_PLATFORM` string. Linux (and qemu-user) on a generic MIPS32r2 CPU reports the ISA level
+/// here and sends no `AT_PLATFORM` (that one names special cores such as "octeon").
+pub const PLATFORM: &str = "mips32r2";
 /// `AT_CLKTCK`: the `times()` tick rate Linux reports.
 pub const CLOCK_TICKS_PER_SECOND: u32 = 100;
 /// User and group id reported in `AT_UID`/`AT_EUID`/`AT_GID`/`AT_EGID`. Equal real and effective ids plus
@@ -146,7 +148,9 @@ pub fn try_build_initial_stack(
     }
 
     let top = layout::STACK_TOP;
-    let strings_start = (top - 4 - strings_len as u32) & !3;
+    // Unaligned, as Linux lays them out: glibc's string routines take alignment-dependent paths, so this
+    // keeps start-up instruction-for-instruction identical to qemu-user (the lockstep test relies on it).
+    let strings_start = top - 4 - strings_len as u32;
     let platform_addr = (strings_start - (PLATFORM.len() as u32 + 1)) & !3;
     let random_addr = platform_addr - AT_RANDOM_BYTES.len() as u32;
     let sp = (random_addr - 4 * table_words as u32) & !15;
@@ -228,7 +232,7 @@ fn auxv_entries(program: &Program, random: u32, platform: u32, execfn: u32) -> V
         (AT_SECURE, 0),
         (AT_RANDOM, random),
         (AT_EXECFN, execfn),
-        (AT_PLATFORM, platform),
+        (AT_BASE_PLATFORM, platform),
         (AT_NULL, 0),
     ]);
     entries

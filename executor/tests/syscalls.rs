@@ -1093,14 +1093,14 @@ fn getrandom_is_a_fixed_stream() {
 }
 
 #[test]
-fn fstat64_and_statx_describe_std_fds_as_character_devices() {
+fn fstat64_and_statx_describe_std_fds_as_pipes() {
     let (mut m, mut st) = (Mock::new(), state());
     m.poke(BUF, &[0xff; 104]);
     assert_eq!(linux(&mut m, &mut st, nr::FSTAT64, &[1, BUF]), Ok(0));
     assert_eq!(
         m.peek_word(BUF + 24) & 0o170_000,
-        0o020_000,
-        "st_mode at offset 24 is S_IFCHR"
+        0o010_000,
+        "st_mode at offset 24 is S_IFIFO"
     );
     assert_eq!(m.peek_word(BUF + 88), 4096, "st_blksize at offset 88");
     assert_eq!(m.peek(BUF + 56, 8), vec![0; 8], "st_size at 56");
@@ -1119,7 +1119,7 @@ fn fstat64_and_statx_describe_std_fds_as_character_devices() {
         Ok(0)
     );
     let mode = u16::from_le_bytes(m.peek(BUF + 0x300 + 28, 2).try_into().unwrap());
-    assert_eq!(mode & 0o170_000, 0o020_000, "stx_mode at 28");
+    assert_eq!(mode & 0o170_000, 0o010_000, "stx_mode at 28 is S_IFIFO");
     assert_eq!(m.peek_word(BUF + 0x300), 0x7ff, "stx_mask");
     assert_eq!(m.peek_word(BUF + 0x300 + 4), 4096, "stx_blksize");
     assert_eq!(m.peek(BUF + 0x300 + 40, 8), vec![0; 8], "stx_size");

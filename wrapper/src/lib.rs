@@ -8,9 +8,8 @@
 //! - [`challenger`]: the `MultiField32Challenger` transcript (observe, sample, proof of work).
 //! - [`air`]: the out-of-domain constraint check for any AIR's symbolic constraints.
 //! - [`fri`]: one FRI fold of a query.
-//!
-//! Status: foundations. The full verifier circuit (DEEP openings, query loop, transcript order
-//! of the p3 verifiers), keys and the Solidity verifier are not built yet.
+//! - [`verifier`]: the full verifier circuit of a uni-STARK proof under the outer config
+//!   (transcript replay, OOD check, DEEP openings, FRI queries) as a Groth16 circuit.
 
 pub mod air;
 pub mod challenger;
@@ -22,6 +21,7 @@ pub mod koalabear;
 pub mod merkle;
 pub mod poseidon2;
 pub mod solidity;
+pub mod verifier;
 #[cfg(test)]
 mod test_util;
 

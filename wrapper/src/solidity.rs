@@ -13,7 +13,6 @@
 //!   `sha256(publicValues)` with the top 3 bits cleared (always < r, since r > 2^253).
 
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
-use ark_ec::AffineRepr;
 use ark_ff::{BigInt, BigInteger, PrimeField, Zero};
 use ark_groth16::{Groth16, Proof, VerifyingKey};
 use ark_serialize::CanonicalSerialize;

@@ -147,8 +147,10 @@ const MADV_DONTNEED_LOCKED: u32 = 24;
 const AT_EMPTY_PATH: u32 = 0x1000;
 /// `SEEK_HOLE`, the largest valid `whence`.
 const SEEK_MAX: u32 = 4;
-const S_IFCHR: u32 = 0o020_000;
-const STD_FD_MODE: u32 = S_IFCHR | 0o620;
+/// The standard descriptors are pipes, as when a harness captures a program's output: stdio then buffers
+/// fully and skips its `isatty` probe, exactly as under `qemu-mipsel prog | ...`.
+const S_IFIFO: u32 = 0o010_000;
+const STD_FD_MODE: u32 = S_IFIFO | 0o600;
 const STATX_BASIC_STATS: u32 = 0x7ff;
 const STD_FD_BLKSIZE: u32 = 4096;
 const SIGKILL: u32 = 9;
@@ -283,7 +285,14 @@ fn serve(ctx: &mut impl GuestContext, state: &mut SyscallState, number: u32) -> 
             if size as i32 <= 0 {
                 return err(errno::EINVAL);
             }
-            read_path(ctx, path)?;
+            let buf = if number == nr::READLINK { a1 } else { a2 };
+            // glibc's start-up asks for its own path; the only link this process has. readlink does not
+            // NUL-terminate and silently truncates to the buffer.
+            if read_path(ctx, path)? == b"/proc/self/exe" && !state.exe_path.is_empty() {
+                let len = state.exe_path.len().min(size as usize);
+                ctx.write_bytes(buf, &state.exe_path[..len])?;
+                return Ok(len as u32);
+            }
             err(errno::ENOENT)
         }
         nr::CLOSE => {

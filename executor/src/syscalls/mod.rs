@@ -98,6 +98,8 @@ pub struct SyscallState {
     mmap_low: u32,
 
     // Process state.
+    /// What `readlink("/proc/self/exe")` answers: the program name (`argv[0]`), as qemu-user does.
+    exe_path: Vec<u8>,
     thread_pointer: u32,
     /// The deterministic clock: nanoseconds since the epoch; every time query advances it by
     /// [`linux::CLOCK_STEP_NANOS`] so elapsed-time loops terminate.
@@ -137,6 +139,7 @@ impl SyscallState {
             brk: brk_start,
             brk_high_water: brk_start,
             mmap_low: layout::MMAP_TOP,
+            exe_path: Vec::new(),
             thread_pointer: 0,
             clock_nanos: 0,
             random_state: linux::RANDOM_SEED,
@@ -151,6 +154,11 @@ impl SyscallState {
     }
 
     /// The thread pointer set by `set_thread_area`; `RDHWR $29` (UserLocal) reads it.
+    /// Sets the path `readlink("/proc/self/exe")` reports (the executor passes `argv[0]`).
+    pub fn set_exe_path(&mut self, path: &str) {
+        self.exe_path = path.as_bytes().to_vec();
+    }
+
     pub fn thread_pointer(&self) -> u32 {
         self.thread_pointer
     }

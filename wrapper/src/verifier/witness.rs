@@ -246,13 +246,15 @@ fn root(commitment: &OuterCommitment) -> Fr {
 }
 
 fn observe_ext(challenger: &mut OuterChallenger, value: &OuterChallenge) {
-    for &c in value.as_basis_coefficients_slice() {
+    for &c in BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(value) {
         challenger.observe(c);
     }
 }
 
 fn sample_ext(challenger: &mut OuterChallenger) -> OuterChallenge {
-    OuterChallenge::from_basis_coefficients_fn(|_| challenger.sample())
+    <OuterChallenge as BasedVectorSpace<KoalaBear>>::from_basis_coefficients_fn(|_| {
+        CanSample::<KoalaBear>::sample(challenger)
+    })
 }
 
 fn check_pow(
@@ -542,7 +544,10 @@ where
                 rows.iter()
                     .map(|row| {
                         row.iter()
-                            .flat_map(|e| e.as_basis_coefficients_slice().to_vec())
+                            .flat_map(|e| {
+                                BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(e)
+                                    .to_vec()
+                            })
                             .collect()
                     })
                     .collect()

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.20;
+
+/// The Foundry cheatcodes these tests use. forge-std is not vendored (the build is offline), so
+/// the few functions needed are declared here; signatures as documented in the Foundry book.
+interface Vm {
+    function projectRoot() external view returns (string memory);
+    function readFile(string calldata path) external view returns (string memory);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
+    function expectRevert(bytes calldata revertData) external;
+    function expectEmit() external;
+    function prank(address msgSender) external;
+}
+
+/// forge prints `console.log` calls made to this address (`-vv`).
+interface Console {
+    function log(string calldata label, uint256 value) external view;
+}
+
+/// One proof fixture written by the Rust side (wrapper/src/fixture.rs).
+struct ProofFixture {
+    bytes32 programVKey;
+    bytes publicValues;
+    bytes proof;
+    bytes32 vkeyHash;
+    bytes32 publicValuesDigest;
+}
+
+abstract contract ZkmipsTestBase {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    Console private constant console = Console(0x000000000000000000636F6e736F6c652e6c6f67);
+
+    /// The dev fixture: a real proof of the stand-in circuit under dev-seed keys (docs/CONTRACTS.md).
+    string internal constant DEV_FIXTURE = "/contracts/fixtures/groth16_dev.json";
+
+    function loadFixture(string memory relativePath) internal view returns (ProofFixture memory f) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), relativePath));
+        f.programVKey = vm.parseJsonBytes32(json, ".programVKey");
+        f.publicValues = vm.parseJsonBytes(json, ".publicValues");
+        f.proof = vm.parseJsonBytes(json, ".proof");
+        f.vkeyHash = vm.parseJsonBytes32(json, ".vkeyHash");
+        f.publicValuesDigest = vm.parseJsonBytes32(json, ".publicValuesDigest");
+    }
+
+    function logGas(string memory label, uint256 gasUsed) internal view {
+        console.log(label, gasUsed);
+    }
+
+    function flipped(bytes memory data, uint256 index, bytes1 mask) internal pure returns (bytes memory out) {
+        out = bytes.concat(data);
+        out[index] ^= mask;
+    }
+
+    function selectorOf(bytes memory revertData) internal pure returns (bytes4) {
+        require(revertData.length >= 4, "revert without a custom error");
+        return bytes4(revertData);
+    }
+}

@@ -1,0 +1,18 @@
+//! The full STARK verifier circuit, assembled from the gadgets of this crate and mirroring the
+//! native p3 0.8 verifiers function by function (see docs/WRAPPER.md):
+//!
+//! - [`witness`]: the circuit shape (from the AIR and FRI settings, including p3's transcript
+//!   domain-separator seeds) and the proof rearranged as the witness (full Merkle paths).
+//! - [`pcs`]: `TwoAdicFriPcs::verify` / `verify_fri` over any list of claims — shared with the
+//!   batch-STARK circuit that comes next.
+//! - [`circuit`]: `p3_uni_stark::verify` and the [`StarkVerifierCircuit`] Groth16 circuit.
+
+pub mod circuit;
+pub mod pcs;
+pub mod witness;
+
+pub use circuit::{
+    ConstraintBreakdown, PUBLIC_VALUES_PER_INPUT, StarkVerifierCircuit, pack_public_values,
+    synthesize_uni_stark,
+};
+pub use witness::{UniStarkShape, UniStarkWitness, WitnessError, extract_uni_stark};

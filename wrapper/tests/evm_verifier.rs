@@ -1,0 +1,245 @@
+//! The Solidity verifier against real Groth16 proofs of the dev circuit (tests/evm_support):
+//! the committed verifier matches the keys, the committed fixture verifies, and the contracts
+//! accept a valid proof and revert on every tampered byte, in an in-process EVM (revm).
+//!
+//! Needs the Solidity tooling: `scripts/setup-foundry.sh` (npm solc-js behind `scripts/solc`).
+//! Regenerate the committed verifier and fixture (after changing the circuit or its keys):
+//! `cargo test -p zkmips-wrapper --test evm_verifier -- --ignored regenerate`
+
+mod evm_support;
+
+use alloy_sol_types::SolError;
+use evm_support::*;
+use zkmips_wrapper::evm::{
+    CallOutcome, InvalidProofLength, ProofInvalid, PublicInputNotInField, RouteIsFrozen,
+    RouteNotFound, VerifierDeployment, WrongVerifierSelector, intrinsic_gas,
+    verify_proof_calldata,
+};
+use zkmips_wrapper::fixture::EvmFixture;
+use zkmips_wrapper::solidity::{
+    EncodingError, GROTH16_VERIFIER_PATH, PROOF_BYTES_LEN, render_groth16_verifier,
+    verify_proof_bytes, verifying_key_hash,
+};
+
+/// Upper bound on the gas of a direct `verifyProof` transaction (2 public inputs; measured
+/// ≈ 0.23 M incl. 21 000 base + calldata): catches a verifier that got much more expensive.
+const MAX_DIRECT_TX_GAS: u64 = 260_000;
+
+fn committed_fixture() -> EvmFixture {
+    EvmFixture::read(&repo_root().join(DEV_FIXTURE_PATH)).expect("committed dev fixture")
+}
+
+fn assert_reverts_with(outcome: &CallOutcome, allowed: &[[u8; 4]], what: &str) {
+    let selector = outcome
+        .revert_selector()
+        .unwrap_or_else(|| panic!("{what}: expected a revert, got {outcome:?}"));
+    assert!(
+        allowed.contains(&selector),
+        "{what}: reverted with 0x{}, expected one of {:?}",
+        hex::encode(selector),
+        allowed.iter().map(hex::encode).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn committed_verifier_matches_the_dev_keys() {
+    let rendered = render_groth16_verifier(&dev_keys().1).expect("render");
+    let committed = std::fs::read_to_string(repo_root().join(GROTH16_VERIFIER_PATH))
+        .expect("read the committed verifier");
+    assert!(
+        rendered == committed,
+        "{GROTH16_VERIFIER_PATH} is not what wrapper/src/solidity.rs renders from the dev keys; \
+         regenerate it (see the header of wrapper/tests/evm_verifier.rs)"
+    );
+}
+
+#[test]
+fn committed_fixture_verifies_natively() {
+    let fixture = committed_fixture();
+    let vk = &dev_keys().1;
+    assert_eq!(fixture.vkey_hash, verifying_key_hash(vk));
+    assert_eq!(fixture.program_vkey, dev_program_vkey());
+    assert_eq!(fixture.public_values, fibonacci_public_values(1000));
+    fixture.verify(vk).expect("the committed proof verifies");
+}
+
+#[test]
+fn native_check_rejects_tampering() {
+    let fixture = committed_fixture();
+    let vk = &dev_keys().1;
+    let check = |vkey: &[u8; 32], values: &[u8], proof: &[u8]| verify_proof_bytes(vk, vkey, values, proof);
+    for i in 0..fixture.proof_bytes.len() {
+        let mut proof = fixture.proof_bytes.clone();
+        proof[i] ^= 0x01;
+        let err = check(&fixture.program_vkey, &fixture.public_values, &proof).unwrap_err();
+        if i < 4 {
+            assert!(matches!(err, EncodingError::WrongSelector { .. }), "byte {i}: {err}");
+        }
+    }
+    for i in 0..fixture.public_values.len() {
+        let mut values = fixture.public_values.clone();
+        values[i] ^= 0x01;
+        assert_eq!(
+            check(&fixture.program_vkey, &values, &fixture.proof_bytes),
+            Err(EncodingError::ProofInvalid),
+            "public values byte {i}"
+        );
+    }
+    for i in 0..32 {
+        let mut vkey = fixture.program_vkey;
+        vkey[i] ^= 0x01;
+        assert!(check(&vkey, &fixture.public_values, &fixture.proof_bytes).is_err(), "vkey byte {i}");
+    }
+    let mut longer = fixture.proof_bytes.clone();
+    longer.push(0);
+    assert!(matches!(
+        check(&fixture.program_vkey, &fixture.public_values, &longer),
+        Err(EncodingError::ProofLength { .. })
+    ));
+}
+
+#[test]
+fn evm_accepts_the_fixture_and_reports_gas() {
+    let fixture = committed_fixture();
+    let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
+    assert_eq!(deployment.verifier_hash().unwrap(), fixture.vkey_hash);
+
+    let direct = deployment
+        .verify(false, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .unwrap();
+    assert!(direct.is_success(), "direct verify: {direct:?}");
+    let via_gateway = deployment
+        .verify(true, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .unwrap();
+    assert!(via_gateway.is_success(), "gateway verify: {via_gateway:?}");
+
+    let calldata = verify_proof_calldata(&fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes);
+    let intrinsic = intrinsic_gas(&calldata);
+    println!(
+        "verifyProof gas (tx incl. 21000 + calldata {}): direct {} (execution {}), via gateway {} (execution {})",
+        intrinsic - 21_000,
+        direct.gas_used,
+        direct.gas_used - intrinsic,
+        via_gateway.gas_used,
+        via_gateway.gas_used - intrinsic
+    );
+    assert!(direct.gas_used <= MAX_DIRECT_TX_GAS, "direct gas {}", direct.gas_used);
+    assert!(via_gateway.gas_used > direct.gas_used);
+}
+
+#[test]
+fn evm_accepts_a_fresh_proof_for_other_public_values() {
+    let program_vkey = dev_program_vkey();
+    let values = fibonacci_public_values(90);
+    let proof = prove(&program_vkey, &values, 17);
+    let proof_bytes = zkmips_wrapper::solidity::encode_proof_bytes(&dev_keys().1, &proof);
+    let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
+    let outcome = deployment.verify(true, &program_vkey, &values, &proof_bytes).unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    // The same proof for the committed fixture's values must fail.
+    let outcome = deployment
+        .verify(true, &program_vkey, &fibonacci_public_values(1000), &proof_bytes)
+        .unwrap();
+    assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], "other public values");
+}
+
+#[test]
+fn evm_reverts_on_every_flipped_byte() {
+    let fixture = committed_fixture();
+    let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
+    let (vkey, values, proof) = (&fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes);
+    assert_eq!(proof.len(), PROOF_BYTES_LEN);
+
+    for via_gateway in [false, true] {
+        for i in 0..proof.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut tampered = proof.clone();
+                tampered[i] ^= flip;
+                let outcome = deployment.verify(via_gateway, vkey, values, &tampered).unwrap();
+                let allowed: &[[u8; 4]] = match (i < 4, via_gateway) {
+                    (true, false) => &[WrongVerifierSelector::SELECTOR],
+                    (true, true) => &[RouteNotFound::SELECTOR],
+                    (false, _) => &[ProofInvalid::SELECTOR],
+                };
+                assert_reverts_with(&outcome, allowed, &format!("proof byte {i} ^ {flip:#x}"));
+            }
+        }
+        for i in 0..values.len() {
+            let mut tampered = values.clone();
+            tampered[i] ^= 0x01;
+            let outcome = deployment.verify(via_gateway, vkey, &tampered, proof).unwrap();
+            assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], &format!("public values byte {i}"));
+        }
+        for i in 0..32 {
+            let mut tampered = *vkey;
+            tampered[i] ^= 0x01;
+            let outcome = deployment.verify(via_gateway, &tampered, values, proof).unwrap();
+            assert_reverts_with(
+                &outcome,
+                &[ProofInvalid::SELECTOR, PublicInputNotInField::SELECTOR],
+                &format!("programVKey byte {i}"),
+            );
+        }
+        // Extra or missing bytes, and extra public values.
+        let mut longer = proof.clone();
+        longer.push(0);
+        let outcome = deployment.verify(via_gateway, vkey, values, &longer).unwrap();
+        assert_reverts_with(&outcome, &[InvalidProofLength::SELECTOR], "proof + 1 byte");
+        let outcome = deployment.verify(via_gateway, vkey, values, &proof[..proof.len() - 1]).unwrap();
+        assert_reverts_with(&outcome, &[InvalidProofLength::SELECTOR], "proof - 1 byte");
+        let mut more_values = values.clone();
+        more_values.push(0);
+        let outcome = deployment.verify(via_gateway, vkey, &more_values, proof).unwrap();
+        assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], "public values + 1 byte");
+    }
+}
+
+#[test]
+fn evm_gateway_rejects_frozen_routes() {
+    use alloy_sol_types::SolCall;
+    use zkmips_wrapper::evm::IZkmipsVerifierGateway;
+
+    let fixture = committed_fixture();
+    let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
+    let selector: [u8; 4] = fixture.proof_bytes[..4].try_into().unwrap();
+    let gateway = deployment.gateway;
+    let freeze = IZkmipsVerifierGateway::freezeRouteCall { selector: selector.into() }.abi_encode();
+    assert!(deployment.evm.call(gateway, freeze.clone()).unwrap().is_success());
+    let outcome = deployment
+        .verify(true, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .unwrap();
+    assert_reverts_with(&outcome, &[RouteIsFrozen::SELECTOR], "frozen route");
+    // Freezing twice is an error; the direct verifier is unaffected by the gateway.
+    let again = deployment.evm.call(gateway, freeze).unwrap();
+    assert_reverts_with(&again, &[RouteIsFrozen::SELECTOR], "freeze twice");
+    let direct = deployment
+        .verify(false, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .unwrap();
+    assert!(direct.is_success());
+}
+
+/// Writes the committed verifier and fixture from the dev keys. Run on purpose only.
+#[test]
+#[ignore = "regenerates committed files; run explicitly"]
+fn regenerate_committed_verifier_and_fixture() {
+    let (_, vk) = dev_keys();
+    let verifier = render_groth16_verifier(vk).expect("render");
+    std::fs::write(repo_root().join(GROTH16_VERIFIER_PATH), verifier).expect("write verifier");
+
+    let program_vkey = dev_program_vkey();
+    let public_values = fibonacci_public_values(1000);
+    let proof = prove(&program_vkey, &public_values, 1);
+    let fixture = EvmFixture::new(
+        vk,
+        &proof,
+        program_vkey,
+        public_values,
+        "DEV FIXTURE: a real Groth16 proof of the stand-in dev circuit (wrapper/tests/evm_support), \
+         keys from a public seed (NOT a trusted setup); programVKey is a placeholder and the \
+         public values use the fibonacci layout (n = 1000) without proving any execution.",
+    );
+    fixture.verify(vk).expect("fresh fixture verifies");
+    fixture
+        .write(&repo_root().join(DEV_FIXTURE_PATH))
+        .expect("write fixture");
+}
