@@ -40,6 +40,8 @@ contract ZkmipsVerifier is Groth16Verifier, IZkmipsVerifierWithHash {
         view
     {
         if (proofBytes.length != PROOF_BYTES_LENGTH) revert InvalidProofLength(proofBytes.length);
+        // The selector is, by definition, the first 4 bytes of the hash.
+        // forge-lint: disable-next-line(unsafe-typecast)
         bytes4 expected = bytes4(GROTH16_VERIFYING_KEY_HASH);
         bytes4 received = bytes4(proofBytes[:4]);
         if (received != expected) revert WrongVerifierSelector(received, expected);

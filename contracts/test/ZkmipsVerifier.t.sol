@@ -62,10 +62,30 @@ contract ZkmipsVerifierTest is ZkmipsTestBase {
     function test_EveryFlippedProofByteReverts() public view {
         for (uint256 i = 0; i < fixture.proof.length; i++) {
             bytes memory tampered = flipped(fixture.proof, i, 0x01);
-            bytes4 expectedDirect = i < 4 ? ZkmipsVerifier.WrongVerifierSelector.selector : Groth16Verifier.ProofInvalid.selector;
-            bytes4 expectedGateway = i < 4 ? ZkmipsVerifierGateway.RouteNotFound.selector : Groth16Verifier.ProofInvalid.selector;
-            _expectFailure(verifier, fixture.programVKey, fixture.publicValues, tampered, expectedDirect, 0, "proof byte", i);
-            _expectFailure(gateway, fixture.programVKey, fixture.publicValues, tampered, expectedGateway, 0, "proof byte via gateway", i);
+            bytes4 expectedDirect =
+                i < 4 ? ZkmipsVerifier.WrongVerifierSelector.selector : Groth16Verifier.ProofInvalid.selector;
+            bytes4 expectedGateway =
+                i < 4 ? ZkmipsVerifierGateway.RouteNotFound.selector : Groth16Verifier.ProofInvalid.selector;
+            _expectFailure(
+                verifier,
+                fixture.programVKey,
+                fixture.publicValues,
+                tampered,
+                expectedDirect,
+                0,
+                "proof byte",
+                i
+            );
+            _expectFailure(
+                gateway,
+                fixture.programVKey,
+                fixture.publicValues,
+                tampered,
+                expectedGateway,
+                0,
+                "proof byte via gateway",
+                i
+            );
         }
     }
 
@@ -73,8 +93,19 @@ contract ZkmipsVerifierTest is ZkmipsTestBase {
         for (uint256 i = 0; i < fixture.publicValues.length; i++) {
             bytes memory tampered = flipped(fixture.publicValues, i, 0x01);
             bytes4 invalid = Groth16Verifier.ProofInvalid.selector;
-            _expectFailure(verifier, fixture.programVKey, tampered, fixture.proof, invalid, 0, "public values byte", i);
-            _expectFailure(gateway, fixture.programVKey, tampered, fixture.proof, invalid, 0, "public values byte via gateway", i);
+            _expectFailure(
+                verifier, fixture.programVKey, tampered, fixture.proof, invalid, 0, "public values byte", i
+            );
+            _expectFailure(
+                gateway,
+                fixture.programVKey,
+                tampered,
+                fixture.proof,
+                invalid,
+                0,
+                "public values byte via gateway",
+                i
+            );
         }
     }
 
@@ -84,8 +115,19 @@ contract ZkmipsVerifierTest is ZkmipsTestBase {
             // A flip in the top byte can push the key above r: rejected before the pairing.
             bytes4 invalid = Groth16Verifier.ProofInvalid.selector;
             bytes4 notInField = Groth16Verifier.PublicInputNotInField.selector;
-            _expectFailure(verifier, tampered, fixture.publicValues, fixture.proof, invalid, notInField, "vkey byte", i);
-            _expectFailure(gateway, tampered, fixture.publicValues, fixture.proof, invalid, notInField, "vkey byte via gateway", i);
+            _expectFailure(
+                verifier, tampered, fixture.publicValues, fixture.proof, invalid, notInField, "vkey byte", i
+            );
+            _expectFailure(
+                gateway,
+                tampered,
+                fixture.publicValues,
+                fixture.proof,
+                invalid,
+                notInField,
+                "vkey byte via gateway",
+                i
+            );
         }
     }
 

@@ -57,7 +57,9 @@ contract ZkmipsVerifierGatewayTest is ZkmipsTestBase {
         gateway.addRoute(verifier);
         ZkmipsVerifier sameKey = new ZkmipsVerifier();
         vm.expectRevert(
-            abi.encodeWithSelector(ZkmipsVerifierGateway.RouteAlreadyExists.selector, selector, address(verifier))
+            abi.encodeWithSelector(
+                ZkmipsVerifierGateway.RouteAlreadyExists.selector, selector, address(verifier)
+            )
         );
         gateway.addRoute(sameKey);
     }
@@ -86,13 +88,17 @@ contract ZkmipsVerifierGatewayTest is ZkmipsTestBase {
         // A frozen selector cannot be routed again, not even to a fresh deployment.
         ZkmipsVerifier redeployed = new ZkmipsVerifier();
         vm.expectRevert(
-            abi.encodeWithSelector(ZkmipsVerifierGateway.RouteAlreadyExists.selector, selector, address(verifier))
+            abi.encodeWithSelector(
+                ZkmipsVerifierGateway.RouteAlreadyExists.selector, selector, address(verifier)
+            )
         );
         gateway.addRoute(redeployed);
     }
 
     function test_FreezingAnUnknownRouteReverts() public {
-        vm.expectRevert(abi.encodeWithSelector(ZkmipsVerifierGateway.RouteNotFound.selector, bytes4(0x12345678)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkmipsVerifierGateway.RouteNotFound.selector, bytes4(0x12345678))
+        );
         gateway.freezeRoute(0x12345678);
     }
 

@@ -69,6 +69,11 @@ impl ChallengerVar {
         }
     }
 
+    /// The constraint system this transcript lives in.
+    pub fn cs(&self) -> ConstraintSystemRef<Fr> {
+        self.cs.clone()
+    }
+
     fn absorb_limit() -> usize {
         max_absorb_injective_limbs::<KoalaBear, Bn254>() * CHALLENGER_RATE
     }

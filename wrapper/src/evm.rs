@@ -15,8 +15,8 @@ use revm::context::TxEnv;
 use revm::context_interface::result::ExecutionResult;
 use revm::database::InMemoryDB;
 use revm::handler::{MainnetContext, MainnetEvm};
-use revm::primitives::hardfork::SpecId;
 use revm::primitives::TxKind;
+use revm::primitives::hardfork::SpecId;
 use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 use serde_json::{Value, json};
 
@@ -397,7 +397,8 @@ impl VerifierDeployment {
                 format!("{:?}", out.status),
             ));
         }
-        let hash = B256::abi_decode(&out.output).map_err(|e| EvmError::SolcOutput(e.to_string()))?;
+        let hash =
+            B256::abi_decode(&out.output).map_err(|e| EvmError::SolcOutput(e.to_string()))?;
         Ok(hash.0)
     }
 
@@ -414,8 +415,84 @@ impl VerifierDeployment {
         } else {
             self.verifier
         };
-        self.evm
-            .call(to, verify_proof_calldata(program_vkey, public_values, proof_bytes))
+        self.evm.call(
+            to,
+            verify_proof_calldata(program_vkey, public_values, proof_bytes),
+        )
+    }
+}
+
+/// Gas of one successful verification in a fresh EVM (whole transactions: 21 000 base +
+/// calldata + execution; subtract [`intrinsic_gas`] of the calldata for execution only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvmVerification {
+    pub direct_gas: u64,
+    pub gateway_gas: u64,
+}
+
+/// Deploys the verifier and the gateway and verifies the proof through both, as `zkmips prove
+/// --evm` does; a revert is an error naming the contract's custom error.
+pub fn verify_in_evm(
+    contracts: &CompiledContracts,
+    program_vkey: &[u8; 32],
+    public_values: &[u8],
+    proof_bytes: &[u8],
+) -> Result<EvmVerification, EvmError> {
+    let mut deployment = VerifierDeployment::deploy(contracts)?;
+    let direct = deployment.verify(false, program_vkey, public_values, proof_bytes)?;
+    if !direct.is_success() {
+        return Err(EvmError::CallFailed(
+            "ZkmipsVerifier.verifyProof",
+            describe_failure(&direct),
+        ));
+    }
+    let gateway = deployment.verify(true, program_vkey, public_values, proof_bytes)?;
+    if !gateway.is_success() {
+        return Err(EvmError::CallFailed(
+            "ZkmipsVerifierGateway.verifyProof",
+            describe_failure(&gateway),
+        ));
+    }
+    Ok(EvmVerification {
+        direct_gas: direct.gas_used,
+        gateway_gas: gateway.gas_used,
+    })
+}
+
+/// A readable reason for a failed call: the custom error's name when it is one of ours.
+pub fn describe_failure(outcome: &CallOutcome) -> String {
+    use alloy_sol_types::SolError;
+    let known: [([u8; 4], &str); 7] = [
+        (ProofInvalid::SELECTOR, "ProofInvalid()"),
+        (PublicInputNotInField::SELECTOR, "PublicInputNotInField()"),
+        (
+            WrongVerifierSelector::SELECTOR,
+            "WrongVerifierSelector(bytes4,bytes4)",
+        ),
+        (InvalidProofLength::SELECTOR, "InvalidProofLength(uint256)"),
+        (RouteNotFound::SELECTOR, "RouteNotFound(bytes4)"),
+        (RouteIsFrozen::SELECTOR, "RouteIsFrozen(bytes4)"),
+        (ProofTooShort::SELECTOR, "ProofTooShort(uint256)"),
+    ];
+    match (&outcome.status, outcome.revert_selector()) {
+        (CallStatus::Revert, Some(selector)) => {
+            let name = known
+                .iter()
+                .find(|(s, _)| *s == selector)
+                .map_or("unknown custom error", |(_, name)| name);
+            format!(
+                "reverted with {name}, data 0x{}",
+                hex::encode(&outcome.output)
+            )
+        }
+        (CallStatus::Revert, None) => {
+            format!(
+                "reverted without a custom error (data 0x{})",
+                hex::encode(&outcome.output)
+            )
+        }
+        (CallStatus::Halt(reason), _) => format!("halted: {reason}"),
+        (CallStatus::Success, _) => "succeeded".to_string(),
     }
 }
 

@@ -17,8 +17,7 @@ use ark_groth16::{Proof, VerifyingKey};
 use serde_json::{Map, Value};
 
 use crate::solidity::{
-    encode_proof_bytes, public_values_digest, verify_proof_bytes, verifying_key_hash,
-    EncodingError,
+    EncodingError, encode_proof_bytes, public_values_digest, verify_proof_bytes, verifying_key_hash,
 };
 
 /// Everything a forge test or an application needs to verify one proof on chain.
@@ -48,7 +47,9 @@ pub enum FixtureError {
         expected: usize,
         actual: usize,
     },
-    #[error("fixture field `publicValuesDigest` 0x{found} does not match sha256(publicValues) masked, 0x{expected}")]
+    #[error(
+        "fixture field `publicValuesDigest` 0x{found} does not match sha256(publicValues) masked, 0x{expected}"
+    )]
     DigestMismatch { found: String, expected: String },
     #[error("{path}: {source}")]
     Io {
@@ -79,7 +80,12 @@ impl EvmFixture {
 
     /// Checks the fixture natively, exactly as the contract would (selector, encoding, pairing).
     pub fn verify(&self, vk: &VerifyingKey<Bn254>) -> Result<(), EncodingError> {
-        verify_proof_bytes(vk, &self.program_vkey, &self.public_values, &self.proof_bytes)
+        verify_proof_bytes(
+            vk,
+            &self.program_vkey,
+            &self.public_values,
+            &self.proof_bytes,
+        )
     }
 
     /// The JSON text (keys as in the module docs), ending in a newline.

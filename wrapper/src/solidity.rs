@@ -42,7 +42,9 @@ const GENERATED_CONTRACT: &str = "contract Groth16Verifier {";
 pub enum EncodingError {
     #[error("proof bytes are {actual} bytes long, expected {expected} (4-byte selector + 256)")]
     ProofLength { actual: usize, expected: usize },
-    #[error("proof selector 0x{received} does not match this verifying key's selector 0x{expected}")]
+    #[error(
+        "proof selector 0x{received} does not match this verifying key's selector 0x{expected}"
+    )]
     WrongSelector { received: String, expected: String },
     #[error("proof coordinate {index} (of 8) is not below the BN254 base-field modulus")]
     CoordinateNotInField { index: usize },
@@ -108,8 +110,8 @@ pub fn render_groth16_verifier(vk: &VerifyingKey<Bn254>) -> Result<String, Rende
     let body = rendered.replacen(TEMPLATE_CONTRACT, GENERATED_CONTRACT, 1);
     let hash_constant = format!(
         "{pragma_line}\n\n\
-         /// sha256 of the Groth16 verifying key (arkworks compressed serialization). Proofs for this\n\
-         /// verifier start with its first 4 bytes; `ZkmipsVerifier.VERIFIER_HASH()` returns it.\n\
+         // sha256 of the Groth16 verifying key (arkworks compressed serialization). Proofs for this\n\
+         // verifier start with its first 4 bytes; `ZkmipsVerifier.VERIFIER_HASH()` returns it.\n\
          bytes32 constant GROTH16_VERIFYING_KEY_HASH = 0x{};",
         hex::encode(verifying_key_hash(vk))
     );
@@ -198,8 +200,8 @@ pub fn groth16_public_inputs(
 ) -> Result<[Fr; 2], EncodingError> {
     let vkey = fr_from_be_bytes(program_vkey)
         .ok_or_else(|| EncodingError::ProgramVKeyNotInField(hex::encode(program_vkey)))?;
-    let digest = fr_from_be_bytes(&public_values_digest(public_values))
-        .expect("a 253-bit value is below r");
+    let digest =
+        fr_from_be_bytes(&public_values_digest(public_values)).expect("a 253-bit value is below r");
     Ok([vkey, digest])
 }
 
@@ -263,7 +265,7 @@ fn bigint_from_be_bytes(bytes: &[u8; 32]) -> BigInt<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ec::CurveGroup;
+    use ark_ec::{AffineRepr, CurveGroup};
     use ark_std::UniformRand;
     use rand_chacha::ChaCha20Rng;
     use rand_chacha::rand_core::SeedableRng;

@@ -12,8 +12,8 @@ use alloy_sol_types::SolError;
 use evm_support::*;
 use zkmips_wrapper::evm::{
     CallOutcome, InvalidProofLength, ProofInvalid, PublicInputNotInField, RouteIsFrozen,
-    RouteNotFound, VerifierDeployment, WrongVerifierSelector, intrinsic_gas,
-    verify_proof_calldata,
+    RouteNotFound, VerifierDeployment, WrongVerifierSelector, describe_failure, intrinsic_gas,
+    verify_in_evm, verify_proof_calldata,
 };
 use zkmips_wrapper::fixture::EvmFixture;
 use zkmips_wrapper::solidity::{
@@ -35,8 +35,8 @@ fn assert_reverts_with(outcome: &CallOutcome, allowed: &[[u8; 4]], what: &str) {
         .unwrap_or_else(|| panic!("{what}: expected a revert, got {outcome:?}"));
     assert!(
         allowed.contains(&selector),
-        "{what}: reverted with 0x{}, expected one of {:?}",
-        hex::encode(selector),
+        "{what}: {}, expected one of {:?}",
+        describe_failure(outcome),
         allowed.iter().map(hex::encode).collect::<Vec<_>>()
     );
 }
@@ -67,13 +67,17 @@ fn committed_fixture_verifies_natively() {
 fn native_check_rejects_tampering() {
     let fixture = committed_fixture();
     let vk = &dev_keys().1;
-    let check = |vkey: &[u8; 32], values: &[u8], proof: &[u8]| verify_proof_bytes(vk, vkey, values, proof);
+    let check =
+        |vkey: &[u8; 32], values: &[u8], proof: &[u8]| verify_proof_bytes(vk, vkey, values, proof);
     for i in 0..fixture.proof_bytes.len() {
         let mut proof = fixture.proof_bytes.clone();
         proof[i] ^= 0x01;
         let err = check(&fixture.program_vkey, &fixture.public_values, &proof).unwrap_err();
         if i < 4 {
-            assert!(matches!(err, EncodingError::WrongSelector { .. }), "byte {i}: {err}");
+            assert!(
+                matches!(err, EncodingError::WrongSelector { .. }),
+                "byte {i}: {err}"
+            );
         }
     }
     for i in 0..fixture.public_values.len() {
@@ -88,7 +92,10 @@ fn native_check_rejects_tampering() {
     for i in 0..32 {
         let mut vkey = fixture.program_vkey;
         vkey[i] ^= 0x01;
-        assert!(check(&vkey, &fixture.public_values, &fixture.proof_bytes).is_err(), "vkey byte {i}");
+        assert!(
+            check(&vkey, &fixture.public_values, &fixture.proof_bytes).is_err(),
+            "vkey byte {i}"
+        );
     }
     let mut longer = fixture.proof_bytes.clone();
     longer.push(0);
@@ -105,15 +112,29 @@ fn evm_accepts_the_fixture_and_reports_gas() {
     assert_eq!(deployment.verifier_hash().unwrap(), fixture.vkey_hash);
 
     let direct = deployment
-        .verify(false, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .verify(
+            false,
+            &fixture.program_vkey,
+            &fixture.public_values,
+            &fixture.proof_bytes,
+        )
         .unwrap();
     assert!(direct.is_success(), "direct verify: {direct:?}");
     let via_gateway = deployment
-        .verify(true, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .verify(
+            true,
+            &fixture.program_vkey,
+            &fixture.public_values,
+            &fixture.proof_bytes,
+        )
         .unwrap();
     assert!(via_gateway.is_success(), "gateway verify: {via_gateway:?}");
 
-    let calldata = verify_proof_calldata(&fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes);
+    let calldata = verify_proof_calldata(
+        &fixture.program_vkey,
+        &fixture.public_values,
+        &fixture.proof_bytes,
+    );
     let intrinsic = intrinsic_gas(&calldata);
     println!(
         "verifyProof gas (tx incl. 21000 + calldata {}): direct {} (execution {}), via gateway {} (execution {})",
@@ -123,7 +144,11 @@ fn evm_accepts_the_fixture_and_reports_gas() {
         via_gateway.gas_used,
         via_gateway.gas_used - intrinsic
     );
-    assert!(direct.gas_used <= MAX_DIRECT_TX_GAS, "direct gas {}", direct.gas_used);
+    assert!(
+        direct.gas_used <= MAX_DIRECT_TX_GAS,
+        "direct gas {}",
+        direct.gas_used
+    );
     assert!(via_gateway.gas_used > direct.gas_used);
 }
 
@@ -133,21 +158,43 @@ fn evm_accepts_a_fresh_proof_for_other_public_values() {
     let values = fibonacci_public_values(90);
     let proof = prove(&program_vkey, &values, 17);
     let proof_bytes = zkmips_wrapper::solidity::encode_proof_bytes(&dev_keys().1, &proof);
+    let gas = verify_in_evm(compiled_contracts(), &program_vkey, &values, &proof_bytes)
+        .expect("a fresh proof verifies directly and through the gateway");
+    assert!(gas.gateway_gas > gas.direct_gas);
     let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
-    let outcome = deployment.verify(true, &program_vkey, &values, &proof_bytes).unwrap();
-    assert!(outcome.is_success(), "{outcome:?}");
     // The same proof for the committed fixture's values must fail.
     let outcome = deployment
-        .verify(true, &program_vkey, &fibonacci_public_values(1000), &proof_bytes)
+        .verify(
+            true,
+            &program_vkey,
+            &fibonacci_public_values(1000),
+            &proof_bytes,
+        )
         .unwrap();
     assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], "other public values");
+    let err = verify_in_evm(
+        compiled_contracts(),
+        &program_vkey,
+        &fibonacci_public_values(1000),
+        &proof_bytes,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("ZkmipsVerifier.verifyProof")
+            && err.to_string().contains("ProofInvalid()"),
+        "{err}"
+    );
 }
 
 #[test]
 fn evm_reverts_on_every_flipped_byte() {
     let fixture = committed_fixture();
     let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
-    let (vkey, values, proof) = (&fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes);
+    let (vkey, values, proof) = (
+        &fixture.program_vkey,
+        &fixture.public_values,
+        &fixture.proof_bytes,
+    );
     assert_eq!(proof.len(), PROOF_BYTES_LEN);
 
     for via_gateway in [false, true] {
@@ -155,7 +202,9 @@ fn evm_reverts_on_every_flipped_byte() {
             for flip in [0x01u8, 0x80] {
                 let mut tampered = proof.clone();
                 tampered[i] ^= flip;
-                let outcome = deployment.verify(via_gateway, vkey, values, &tampered).unwrap();
+                let outcome = deployment
+                    .verify(via_gateway, vkey, values, &tampered)
+                    .unwrap();
                 let allowed: &[[u8; 4]] = match (i < 4, via_gateway) {
                     (true, false) => &[WrongVerifierSelector::SELECTOR],
                     (true, true) => &[RouteNotFound::SELECTOR],
@@ -167,13 +216,21 @@ fn evm_reverts_on_every_flipped_byte() {
         for i in 0..values.len() {
             let mut tampered = values.clone();
             tampered[i] ^= 0x01;
-            let outcome = deployment.verify(via_gateway, vkey, &tampered, proof).unwrap();
-            assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], &format!("public values byte {i}"));
+            let outcome = deployment
+                .verify(via_gateway, vkey, &tampered, proof)
+                .unwrap();
+            assert_reverts_with(
+                &outcome,
+                &[ProofInvalid::SELECTOR],
+                &format!("public values byte {i}"),
+            );
         }
         for i in 0..32 {
             let mut tampered = *vkey;
             tampered[i] ^= 0x01;
-            let outcome = deployment.verify(via_gateway, &tampered, values, proof).unwrap();
+            let outcome = deployment
+                .verify(via_gateway, &tampered, values, proof)
+                .unwrap();
             assert_reverts_with(
                 &outcome,
                 &[ProofInvalid::SELECTOR, PublicInputNotInField::SELECTOR],
@@ -183,14 +240,24 @@ fn evm_reverts_on_every_flipped_byte() {
         // Extra or missing bytes, and extra public values.
         let mut longer = proof.clone();
         longer.push(0);
-        let outcome = deployment.verify(via_gateway, vkey, values, &longer).unwrap();
+        let outcome = deployment
+            .verify(via_gateway, vkey, values, &longer)
+            .unwrap();
         assert_reverts_with(&outcome, &[InvalidProofLength::SELECTOR], "proof + 1 byte");
-        let outcome = deployment.verify(via_gateway, vkey, values, &proof[..proof.len() - 1]).unwrap();
+        let outcome = deployment
+            .verify(via_gateway, vkey, values, &proof[..proof.len() - 1])
+            .unwrap();
         assert_reverts_with(&outcome, &[InvalidProofLength::SELECTOR], "proof - 1 byte");
         let mut more_values = values.clone();
         more_values.push(0);
-        let outcome = deployment.verify(via_gateway, vkey, &more_values, proof).unwrap();
-        assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], "public values + 1 byte");
+        let outcome = deployment
+            .verify(via_gateway, vkey, &more_values, proof)
+            .unwrap();
+        assert_reverts_with(
+            &outcome,
+            &[ProofInvalid::SELECTOR],
+            "public values + 1 byte",
+        );
     }
 }
 
@@ -203,17 +270,36 @@ fn evm_gateway_rejects_frozen_routes() {
     let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
     let selector: [u8; 4] = fixture.proof_bytes[..4].try_into().unwrap();
     let gateway = deployment.gateway;
-    let freeze = IZkmipsVerifierGateway::freezeRouteCall { selector: selector.into() }.abi_encode();
-    assert!(deployment.evm.call(gateway, freeze.clone()).unwrap().is_success());
+    let freeze = IZkmipsVerifierGateway::freezeRouteCall {
+        selector: selector.into(),
+    }
+    .abi_encode();
+    assert!(
+        deployment
+            .evm
+            .call(gateway, freeze.clone())
+            .unwrap()
+            .is_success()
+    );
     let outcome = deployment
-        .verify(true, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .verify(
+            true,
+            &fixture.program_vkey,
+            &fixture.public_values,
+            &fixture.proof_bytes,
+        )
         .unwrap();
     assert_reverts_with(&outcome, &[RouteIsFrozen::SELECTOR], "frozen route");
     // Freezing twice is an error; the direct verifier is unaffected by the gateway.
     let again = deployment.evm.call(gateway, freeze).unwrap();
     assert_reverts_with(&again, &[RouteIsFrozen::SELECTOR], "freeze twice");
     let direct = deployment
-        .verify(false, &fixture.program_vkey, &fixture.public_values, &fixture.proof_bytes)
+        .verify(
+            false,
+            &fixture.program_vkey,
+            &fixture.public_values,
+            &fixture.proof_bytes,
+        )
         .unwrap();
     assert!(direct.is_success());
 }

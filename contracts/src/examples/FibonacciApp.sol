@@ -38,11 +38,11 @@ contract FibonacciApp {
     /// @notice Splits the guest's 12 public-value bytes into n (u32 LE) and fib(n) (u64 LE).
     function decodePublicValues(bytes calldata publicValues) public pure returns (uint32 n, uint64 fibN) {
         if (publicValues.length != 12) revert BadPublicValuesLength(publicValues.length);
-        for (uint256 i = 0; i < 4; i++) {
-            n |= uint32(uint8(publicValues[i])) << uint32(8 * i);
+        for (uint32 i = 0; i < 4; i++) {
+            n |= uint32(uint8(publicValues[i])) << (8 * i);
         }
-        for (uint256 i = 0; i < 8; i++) {
-            fibN |= uint64(uint8(publicValues[4 + i])) << uint64(8 * i);
+        for (uint64 i = 0; i < 8; i++) {
+            fibN |= uint64(uint8(publicValues[4 + i])) << (8 * i);
         }
     }
 }

@@ -138,8 +138,11 @@ pub struct AccessExprs<E> {
     pub ts: E,
     /// 1 on rows performing the access, else 0; the caller proves it boolean.
     pub is_real: E,
-    /// 1 for a write (any new value), 0 for a read (`value == prev_value` enforced); the caller
-    /// proves it boolean and at most `is_real`. A read-only call site passes zero.
+    /// 1 for a write, 0 for a read. The helper enforces `value == prev_value` unless
+    /// `is_write = is_real`, so the value can change only on a real row with `is_write = 1`,
+    /// whatever `is_write` holds elsewhere: the helper needs no constraint on it. Which accesses
+    /// may write is the caller's semantics (the CPU: its opcode flags). A read-only call site
+    /// passes zero.
     pub is_write: E,
 }
 
@@ -646,9 +649,8 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AccessTestChip 
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let (is_real, is_write) = (local[IS_REAL].clone(), local[IS_WRITE].clone());
+        // `is_write` needs no constraint (see `AccessExprs::is_write`); `is_real` must be boolean.
         builder.assert_bool(is_real.clone());
-        builder.assert_bool(is_write.clone());
-        builder.assert_zero(is_write.clone() * (AB::Expr::ONE - is_real.clone()));
 
         let value_bytes: [AB::Expr; 4] = core::array::from_fn(|i| local[VALUE + i].clone());
         let value = eval_word_bytes_range(builder, &value_bytes, is_real.clone());

@@ -568,6 +568,33 @@ mod tests {
         assert_rejected(&tables);
     }
 
+    /// `SRL 3, 1` answered 0 by splitting `b_0 = 3` as `0·2 + 3`, a remainder not below
+    /// `M = 2`: the bit that should stay is moved into the wrapped part. Only the `lo_i · M'`
+    /// range check (`3 · 128 = 384`) catches it.
+    #[test]
+    fn oversized_remainder_is_rejected() {
+        let rows = vec![AluRow {
+            opcode: AluOp::Srl,
+            a: 0,
+            b: 3,
+            c: 1,
+        }];
+        let mut tables = AluFixture::forged(&rows).tables();
+        let trace = &mut tables[TableId::Shift as usize].trace;
+        for (column, value) in [
+            (cols::HI, 0),
+            (cols::LO, 3),
+            (cols::T, 0),
+            (cols::T + 3, 384),
+            (cols::LOW0, 384),
+        ] {
+            trace.values[column] = Val::from_u32(value);
+        }
+        let bytes = lookups_of(trace);
+        tables[TableId::Byte as usize].trace = ByteChip.generate_trace(&bytes);
+        assert_rejected(&tables);
+    }
+
     #[test]
     fn skipped_row_is_rejected() {
         let rows = honest_rows();

@@ -6,7 +6,9 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use p3_air::symbolic::{AirLayout, SymbolicAirBuilder, SymbolicExpression, get_symbolic_constraints};
+use p3_air::symbolic::{
+    AirLayout, SymbolicAirBuilder, SymbolicExpression, get_symbolic_constraints,
+};
 use p3_air::{Air, BaseAir};
 use p3_field::{PrimeCharacteristicRing, PrimeField32, TwoAdicField};
 use p3_koala_bear::KoalaBear;
@@ -94,7 +96,10 @@ fn base_witness(cs: &ConstraintSystemRef<Fr>, value: KoalaBear) -> Result<KbVar,
     KbVar::new_witness(cs.clone(), || Ok(value))
 }
 
-fn fr_witnesses(cs: &ConstraintSystemRef<Fr>, values: &[Fr]) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
+fn fr_witnesses(
+    cs: &ConstraintSystemRef<Fr>,
+    values: &[Fr],
+) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
     values
         .iter()
         .map(|&v| FpVar::new_witness(cs.clone(), || Ok(v)))
@@ -198,13 +203,18 @@ pub fn synthesize_uni_stark(
             .collect::<Result<_, SynthesisError>>()?,
     };
     let shape_ok = trace_local.len() == shape.main_width
-        && trace_next.len() == if shape.opens_next_row { shape.main_width } else { 0 }
+        && trace_next.len()
+            == if shape.opens_next_row {
+                shape.main_width
+            } else {
+                0
+            }
         && quotient_chunks.len() == shape.num_quotient_chunks()
         && quotient_chunks.iter().all(|c| c.len() == 4);
     if !shape_ok {
         return Err(SynthesisError::Unsatisfiable);
     }
-    meter.mark("proof witness allocation and range checks (global part)");
+    meter.mark("proof witness allocation: range checks of every opened value and PoW witness");
 
     // The uni-STARK transcript (StarkVerifierTranscript).
     let mut challenger = ChallengerVar::new(cs.clone());
@@ -284,8 +294,10 @@ pub fn synthesize_uni_stark(
         log_arities: &shape.log_arities,
         log_lde_height,
     };
-    verify_pcs(&mut challenger, &pcs_shape, &claims, &fri_proof)?;
-    meter.mark("opening argument (PCS/FRI transcript, DEEP, Merkle paths, folds, final poly)");
+    meter.mark("claims (ζ·g)");
+    let pcs_cost = verify_pcs(&mut challenger, &pcs_shape, &claims, &fri_proof)?;
+    meter.breakdown.parts.extend(pcs_cost.parts());
+    meter.last = cs.num_constraints();
     Ok(meter.breakdown)
 }
 
@@ -295,6 +307,7 @@ pub fn synthesize_uni_stark(
 /// element ([`pack_public_values`]). The AIR itself — its symbolic constraints, widths, trace
 /// height and the FRI settings — is the circuit's shape, fixed at Groth16 setup, so the
 /// verifying key commits to it (no separate vkey input for now; see docs/WRAPPER.md).
+#[derive(Clone)]
 pub struct StarkVerifierCircuit {
     pub shape: UniStarkShape,
     pub constraints: Vec<SymbolicExpression<KoalaBear>>,

@@ -16,6 +16,7 @@
 //!   the final polynomial at `g_L^rev(index)`.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::FieldVar;
@@ -85,7 +86,10 @@ pub fn check_pow(
 }
 
 /// Observes a domain-separator seed (constants).
-pub fn observe_seed(challenger: &mut ChallengerVar, seed: &[KoalaBear]) -> Result<(), SynthesisError> {
+pub fn observe_seed(
+    challenger: &mut ChallengerVar,
+    seed: &[KoalaBear],
+) -> Result<(), SynthesisError> {
     for &value in seed {
         challenger.observe(&KbVar::constant(value))?;
     }
@@ -139,6 +143,61 @@ struct PointReduction {
     sum_at_z: KbExtVar,
 }
 
+/// Constraints per part of the opening argument, summed over queries.
+#[derive(Clone, Debug, Default)]
+pub struct PcsCost {
+    pub transcript: usize,
+    pub deep_global: usize,
+    pub input_merkle: usize,
+    pub deep_per_query: usize,
+    pub fri_rounds: usize,
+    pub final_poly: usize,
+}
+
+impl PcsCost {
+    pub fn parts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            (
+                "PCS + FRI transcript (seeds, claimed values, PoW, α, β, indices)",
+                self.transcript,
+            ),
+            (
+                "DEEP: α powers and sums at the opening points (once)",
+                self.deep_global,
+            ),
+            ("input Merkle openings (all queries)", self.input_merkle),
+            (
+                "DEEP quotients at the query points (all queries)",
+                self.deep_per_query,
+            ),
+            (
+                "FRI rounds: position check, Merkle path, fold (all queries)",
+                self.fri_rounds,
+            ),
+            ("final polynomial evaluation (all queries)", self.final_poly),
+        ]
+    }
+}
+
+struct Counter {
+    cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+    last: usize,
+}
+
+impl Counter {
+    fn new(cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>) -> Self {
+        let last = cs.num_constraints();
+        Self { cs, last }
+    }
+    /// Constraints added since the previous call.
+    fn take(&mut self) -> usize {
+        let now = self.cs.num_constraints();
+        let added = now - self.last;
+        self.last = now;
+        added
+    }
+}
+
 /// Replays the PCS + FRI transcript on `challenger` and enforces the whole opening argument
 /// for `claims` (values already allocated by the caller, who binds them to its own checks).
 pub fn verify_pcs(
@@ -146,7 +205,9 @@ pub fn verify_pcs(
     shape: &PcsShapeVar<'_>,
     claims: &[BatchClaimVar],
     proof: &FriProofVar,
-) -> Result<(), SynthesisError> {
+) -> Result<PcsCost, SynthesisError> {
+    let mut cost = PcsCost::default();
+    let mut counter = Counter::new(challenger.cs());
     let settings = shape.settings;
     let log_lde = shape.log_lde_height;
     let rounds = shape.log_arities.len();
@@ -154,7 +215,8 @@ pub fn verify_pcs(
         && proof.commit_pow_witnesses.len() == rounds
         && proof.final_poly.len() == 1 << settings.log_final_poly_len
         && proof.queries.len() == settings.num_queries
-        && shape.log_arities.iter().sum::<usize>() + settings.log_blowup
+        && shape.log_arities.iter().sum::<usize>()
+            + settings.log_blowup
             + settings.log_final_poly_len
             == log_lde
         && claims.iter().all(|c| {
@@ -177,7 +239,11 @@ pub fn verify_pcs(
             }
         }
     }
-    check_pow(challenger, settings.batch_pow_bits, &proof.batch_pow_witness)?;
+    check_pow(
+        challenger,
+        settings.batch_pow_bits,
+        &proof.batch_pow_witness,
+    )?;
     let alpha = challenger.sample_ext()?;
 
     // FRI transcript.
@@ -195,10 +261,15 @@ pub fn verify_pcs(
     for coefficient in &proof.final_poly {
         challenger.observe_ext(coefficient)?;
     }
-    check_pow(challenger, settings.query_pow_bits, &proof.query_pow_witness)?;
+    check_pow(
+        challenger,
+        settings.query_pow_bits,
+        &proof.query_pow_witness,
+    )?;
     let indices = (0..settings.num_queries)
         .map(|_| challenger.sample_bits(log_lde))
         .collect::<Result<Vec<_>, _>>()?;
+    cost.transcript = counter.take();
 
     // Query-independent DEEP data: α powers and the sums at the opening points.
     let mut ladder_lengths = BTreeMap::<usize, usize>::new();
@@ -243,8 +314,12 @@ pub fn verify_pcs(
         .map(|(beta, powers)| powers[powers.len() - 1].mul(beta))
         .collect::<Result<Vec<_>, _>>()?;
 
+    cost.deep_global = counter.take();
+
     for (bits, query) in indices.iter().zip(&proof.queries) {
         verify_query(
+            &mut cost,
+            &mut counter,
             shape,
             claims,
             &powers,
@@ -257,11 +332,13 @@ pub fn verify_pcs(
             query,
         )?;
     }
-    Ok(())
+    Ok(cost)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn verify_query(
+    cost: &mut PcsCost,
+    counter: &mut Counter,
     shape: &PcsShapeVar<'_>,
     claims: &[BatchClaimVar],
     alpha_powers: &[KbExtVar],
@@ -301,24 +378,29 @@ fn verify_query(
             .zip(rows)
             .map(|(m, row)| (1usize << m.log_lde_height, row.clone()))
             .collect();
+        cost.deep_per_query += counter.take();
         verify_batch(
             &openings,
             &bits[log_lde - batch_log_height..],
             siblings,
             &claim.commitment,
         )?;
+        cost.input_merkle += counter.take();
 
         for (matrix, row) in claim.matrices.iter().zip(rows) {
             let log_height = matrix.log_lde_height;
-            if !query_points.contains_key(&log_height) {
-                let power = power_of_reversed_index(
-                    KoalaBear::two_adic_generator(log_height),
-                    &bits[log_lde - log_height..],
-                )?;
-                let x = power.mul_constant(KoalaBear::GENERATOR)?.reduce()?;
-                query_points.insert(log_height, x);
-            }
-            let x = query_points[&log_height].clone();
+            // x = GENERATOR · g_h^rev(index >> (L - h)), once per height and query.
+            let x = match query_points.entry(log_height) {
+                Entry::Occupied(known) => known.get().clone(),
+                Entry::Vacant(slot) => {
+                    let power = power_of_reversed_index(
+                        KoalaBear::two_adic_generator(log_height),
+                        &bits[log_lde - log_height..],
+                    )?;
+                    slot.insert(power.mul_constant(KoalaBear::GENERATOR)?.reduce()?)
+                        .clone()
+                }
+            };
             for (point, values) in &matrix.points {
                 let reduction = next_reduction.next().ok_or(SynthesisError::Unsatisfiable)?;
                 if values.len() != row.len() || reduction.log_height != log_height {
@@ -335,7 +417,8 @@ fn verify_query(
                 let entry = reduced
                     .entry(log_height)
                     .or_insert_with(|| KbExtVar::constant(KoalaBearExt::ZERO));
-                *entry = entry.add(&term)?.reduce()?;
+                // Lazy: reduced only where a later product or equality needs it.
+                *entry = entry.add(&term)?;
             }
         }
     }
@@ -344,17 +427,16 @@ fn verify_query(
         at_blowup.enforce_equal(&KbExtVar::constant(KoalaBearExt::ZERO))?;
     }
 
+    cost.deep_per_query += counter.take();
+
     // fold_query.
     let mut folded = reduced
         .remove(&log_lde)
         .ok_or(SynthesisError::Unsatisfiable)?;
     let mut consumed = 0;
     let mut log_height = log_lde;
-    for (round, ((row, siblings), &log_arity)) in query
-        .rounds
-        .iter()
-        .zip(shape.log_arities)
-        .enumerate()
+    for (round, ((row, siblings), &log_arity)) in
+        query.rounds.iter().zip(shape.log_arities).enumerate()
     {
         if row.len() != 1 << log_arity {
             return Err(SynthesisError::Unsatisfiable);
@@ -381,13 +463,22 @@ fn verify_query(
         return Err(SynthesisError::Unsatisfiable);
     }
 
-    // The final polynomial at x = g_L^rev_L(remaining index), by Horner (coefficient 0 first).
+    cost.fri_rounds += counter.take();
+
+    // The final polynomial at x = g_L^rev_L(remaining index): Σ c_i x^i (p3's Horner sum,
+    // coefficient 0 first), with canonical base powers of x so no extension value is reduced.
     let mut padded: Vec<Boolean<Fr>> = bits[consumed..].to_vec();
     padded.extend(std::iter::repeat_n(Boolean::FALSE, consumed));
     let x = power_of_reversed_index(KoalaBear::two_adic_generator(log_lde), &padded)?.reduce()?;
+    let mut x_power = KbVar::constant(KoalaBear::ONE);
     let mut evaluation = KbExtVar::constant(KoalaBearExt::ZERO);
-    for coefficient in final_poly.iter().rev() {
-        evaluation = evaluation.reduce()?.mul_base(&x)?.add(coefficient)?;
+    for (i, coefficient) in final_poly.iter().enumerate() {
+        if i > 0 {
+            x_power = x_power.mul(&x)?.reduce()?;
+        }
+        evaluation = evaluation.add(&coefficient.mul_base(&x_power)?)?;
     }
-    evaluation.enforce_equal(&folded)
+    evaluation.enforce_equal(&folded)?;
+    cost.final_poly += counter.take();
+    Ok(())
 }

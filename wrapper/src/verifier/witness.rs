@@ -85,11 +85,7 @@ pub struct UniStarkShape {
 
 impl UniStarkShape {
     /// The shape of a uni-STARK proof of `air` over `2^degree_bits` rows under `settings`.
-    pub fn new<A>(
-        settings: &FriSettings,
-        air: &A,
-        degree_bits: usize,
-    ) -> Result<Self, WitnessError>
+    pub fn new<A>(settings: &FriSettings, air: &A, degree_bits: usize) -> Result<Self, WitnessError>
     where
         A: BaseAir<KoalaBear> + Air<SymbolicAirBuilder<KoalaBear>>,
     {
@@ -101,7 +97,9 @@ impl UniStarkShape {
         let log_lde_height = degree_bits + settings.log_blowup;
         // Query indices are sampled as bits of one KoalaBear value.
         if log_lde_height >= 31 || log_lde_height > KoalaBear::TWO_ADICITY {
-            return Err(shape_error(format!("LDE height 2^{log_lde_height} too large")));
+            return Err(shape_error(format!(
+                "LDE height 2^{log_lde_height} too large"
+            )));
         }
         let layout = AirLayout::from_air::<KoalaBear>(air);
         let log_num_quotient_chunks =
@@ -132,10 +130,7 @@ impl UniStarkShape {
             vec![main_width]
         };
         let pcs_shape = PcsShape {
-            claimed_evaluation_counts: vec![
-                vec![trace_counts],
-                vec![vec![4]; num_quotient_chunks],
-            ],
+            claimed_evaluation_counts: vec![vec![trace_counts], vec![vec![4]; num_quotient_chunks]],
             batch_pow_bits: settings.batch_pow_bits,
         };
         let mut pcs_seed = SeedRecorder::default();
@@ -304,7 +299,11 @@ fn replay_native(
     for &v in &shape.pcs_seed {
         challenger.observe(v);
     }
-    for value in opened.trace_local.iter().chain(opened.trace_next.iter().flatten()) {
+    for value in opened
+        .trace_local
+        .iter()
+        .chain(opened.trace_next.iter().flatten())
+    {
         observe_ext(&mut challenger, value);
     }
     for value in opened.quotient_chunks.iter().flatten() {
@@ -376,7 +375,10 @@ fn check_proof_shape(
         proof.commitments.random.is_none() && opened.random.is_none(),
         "randomization (zero-knowledge) is not used by the outer config",
     )?;
-    expect(opened.preprocessed.is_none(), "unexpected preprocessed opening")?;
+    expect(
+        opened.preprocessed.is_none(),
+        "unexpected preprocessed opening",
+    )?;
     expect(
         opened.trace_local.len() == shape.main_width,
         "trace_local width",
@@ -496,21 +498,16 @@ where
             eval = eval * x + c;
         }
         if eval != folded {
-            return Err(WitnessError::Rejected(
-                "final polynomial evaluation".into(),
-            ));
+            return Err(WitnessError::Rejected("final polynomial evaluation".into()));
         }
     }
 
     // Full Merkle paths per query.
     let lde_height = 1usize << log_lde;
     let mut input_paths = Vec::new();
-    for (batch, widths) in [
-        vec![shape.main_width],
-        vec![4; shape.num_quotient_chunks()],
-    ]
-    .iter()
-    .enumerate()
+    for (batch, widths) in [vec![shape.main_width], vec![4; shape.num_quotient_chunks()]]
+        .iter()
+        .enumerate()
     {
         let dims: Vec<Dimensions> = widths
             .iter()
