@@ -3,6 +3,8 @@
 #  - gcc-mipsel-linux-gnu, qemu-user: C guests, the differential suite and the lockstep trace comparison.
 #  - rustc-web, cargo-web, rust-web-src: a Rust 1.96 with the standard-library source, so Rust guests build
 #    with -Zbuild-std for mipsel-unknown-none (see DEVELOPERS.md).
+#  - node/npm, then forge 1.7.1 and solc-js 0.8.30 from npm (scripts/setup-foundry.sh): the Solidity
+#    verifier's tests, in Rust (revm) and with `forge test`.
 set -euo pipefail
 
 need_apt=()
@@ -12,6 +14,8 @@ if [ ! -x /usr/bin/cargo ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
   need_apt+=(rustc-web cargo-web rust-web-src)
 fi
 
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -19,4 +23,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+"$(dirname "$0")/setup-foundry.sh"
 echo "setup: ok"

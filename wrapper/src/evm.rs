@@ -51,9 +51,10 @@ pub const DEPLOYER: Address = Address::new([0x5a; 20]);
 /// Gas limit of every transaction (below the Osaka per-transaction cap of 2^24).
 const TX_GAS_LIMIT: u64 = 16_000_000;
 
-/// Optimizer settings shared with `foundry.toml`.
-const OPTIMIZER_RUNS: u64 = 200;
-const EVM_VERSION: &str = "prague";
+/// Optimizer runs, as in `foundry.toml` (a test checks they agree).
+pub const OPTIMIZER_RUNS: u64 = 200;
+/// EVM version compiled for and executed, as in `foundry.toml`.
+pub const EVM_VERSION: &str = "prague";
 
 /// Why compiling or running the contracts failed.
 #[derive(Debug, thiserror::Error)]

@@ -54,6 +54,23 @@ fn committed_verifier_matches_the_dev_keys() {
 }
 
 #[test]
+fn evm_settings_match_foundry_toml() {
+    let config = std::fs::read_to_string(repo_root().join("foundry.toml")).expect("foundry.toml");
+    let lines: Vec<&str> = config.lines().map(str::trim).collect();
+    for expected in [
+        "optimizer = true".to_string(),
+        format!("optimizer_runs = {}", zkmips_wrapper::evm::OPTIMIZER_RUNS),
+        format!("evm_version = \"{}\"", zkmips_wrapper::evm::EVM_VERSION),
+        "solc = \"scripts/solc\"".to_string(),
+    ] {
+        assert!(
+            lines.contains(&expected.as_str()),
+            "foundry.toml lacks `{expected}`: forge and the revm tests would compile differently"
+        );
+    }
+}
+
+#[test]
 fn committed_fixture_verifies_natively() {
     let fixture = committed_fixture();
     let vk = &dev_keys().1;

@@ -335,6 +335,9 @@ impl<F> BaseAir<F> for CubeAir {
     fn width(&self) -> usize {
         2
     }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        Vec::new()
+    }
     fn num_public_values(&self) -> usize {
         1
     }

@@ -180,9 +180,8 @@ pub fn eval_access<AB: PermutationAirBuilder + InteractionBuilder>(
     } = access;
 
     let diff = ts_diff_value(&cols.ts_diff);
-    builder.assert_zero(
-        is_real.clone() * (ts.clone() - cols.prev_ts.clone() - AB::Expr::ONE - diff),
-    );
+    builder
+        .assert_zero(is_real.clone() * (ts.clone() - cols.prev_ts.clone() - AB::Expr::ONE - diff));
     let [d0, d1, d2, d3] = cols.ts_diff.clone();
     eval_byte_pair(builder, d0, d1, is_real.clone());
     eval_byte_pair(builder, d2, d3 * pow2::<AB::Expr>(5), is_real.clone());

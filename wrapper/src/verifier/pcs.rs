@@ -22,13 +22,15 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::SynthesisError;
-use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 use p3_koala_bear::KoalaBear;
 use zkmips_prover::config::FriSettings;
 
 use crate::Fr;
 use crate::challenger::ChallengerVar;
 use crate::fri::{beta_powers, fold_row, power_of_reversed_index};
+use ark_r1cs_std::GR1CSVar;
+
 use crate::koalabear::{KbExtVar, KbVar, KoalaBearExt};
 use crate::merkle::{flatten_ext_row, verify_batch, verify_path};
 
@@ -94,6 +96,42 @@ pub fn observe_seed(
         challenger.observe(&KbVar::constant(value))?;
     }
     Ok(())
+}
+
+/// Enforces that `point` is not in the base field: its coefficients 1..3 are not all zero,
+/// shown by witnesses `s_i` with `Σ c_i s_i = 1` (an inverse of the first non-zero one).
+pub fn enforce_outside_base_field(point: &KbExtVar) -> Result<(), SynthesisError> {
+    let cs = point
+        .coeffs
+        .iter()
+        .map(|c| c.fp().cs())
+        .find(|cs| !cs.is_none());
+    let Some(cs) = cs else {
+        // A constant point: decided at synthesis.
+        let value = point.value()?;
+        return if value.as_basis_coefficients_slice()[1..]
+            .iter()
+            .any(|c| *c != KoalaBear::ZERO)
+        {
+            Ok(())
+        } else {
+            Err(SynthesisError::Unsatisfiable)
+        };
+    };
+    let mut sum = KbVar::zero();
+    for i in 1..4 {
+        let weight = KbVar::new_witness(cs.clone(), || {
+            let value = point.value()?;
+            let coeffs = value.as_basis_coefficients_slice();
+            let first_non_zero = (1..4).find(|&j| coeffs[j] != KoalaBear::ZERO);
+            Ok(match first_non_zero {
+                Some(j) if j == i => coeffs[i].inverse(),
+                _ => KoalaBear::ZERO,
+            })
+        })?;
+        sum = sum.add(&point.coeffs[i].mul(&weight)?)?;
+    }
+    sum.enforce_equal(&KbVar::constant(KoalaBear::ONE))
 }
 
 /// `[1, α, …, α^(n-1)]`, canonical.
@@ -314,6 +352,17 @@ pub fn verify_pcs(
         .map(|(beta, powers)| powers[powers.len() - 1].mul(beta))
         .collect::<Result<Vec<_>, _>>()?;
 
+    // p3 rejects an opening point equal to a query point (`OpeningPointMatchesQueryPoint`).
+    // Query points lie in KoalaBear; requiring every opening point to lie outside it excludes
+    // that once, instead of an inverse per query (an honest ζ is in the base field with
+    // probability 2^-93).
+    for claim in claims {
+        for matrix in &claim.matrices {
+            for (point, _) in &matrix.points {
+                enforce_outside_base_field(point)?;
+            }
+        }
+    }
     cost.deep_global = counter.take();
 
     for (bits, query) in indices.iter().zip(&proof.queries) {
@@ -410,10 +459,10 @@ fn verify_query(
                 for (power, value) in alpha_powers[reduction.offset..].iter().zip(row) {
                     sum_at_x = sum_at_x.add(&power.mul_base(value)?)?;
                 }
-                // 1 / (z - x), with the inverse constrained so z ≠ x is enforced (no free 0/0).
+                // z ∉ KoalaBear (enforced once per point) and x ∈ KoalaBear, so z − x ≠ 0 and
+                // the division's quotient is unique.
                 let denominator = point.sub(&KbExtVar::from_base(x.clone()))?;
-                let inverse = KbExtVar::constant(KoalaBearExt::ONE).div(&denominator)?;
-                let term = reduction.sum_at_z.sub(&sum_at_x)?.mul(&inverse)?;
+                let term = reduction.sum_at_z.sub(&sum_at_x)?.div(&denominator)?;
                 let entry = reduced
                     .entry(log_height)
                     .or_insert_with(|| KbExtVar::constant(KoalaBearExt::ZERO));

@@ -101,6 +101,12 @@ impl UniStarkShape {
                 "LDE height 2^{log_lde_height} too large"
             )));
         }
+        if log_lde_height < settings.log_blowup + settings.log_final_poly_len {
+            return Err(shape_error(format!(
+                "LDE height 2^{log_lde_height} is below the FRI final height 2^{}",
+                settings.log_blowup + settings.log_final_poly_len
+            )));
+        }
         let layout = AirLayout::from_air::<KoalaBear>(air);
         let log_num_quotient_chunks =
             get_log_num_quotient_chunks::<KoalaBear, A>(air, layout, 1 << degree_bits, 0);

@@ -370,11 +370,7 @@ fn executor_shards_verify() {
     assert!(shards.len() >= 3, "the run spans several shards");
     for shard in &shards {
         let s = shard_scenario(shard);
-        assert!(
-            s.accesses
-                .iter()
-                .any(|a| !is_register_addr(a.access.addr))
-        );
+        assert!(s.accesses.iter().any(|a| !is_register_addr(a.access.addr)));
         prove_and_verify(&s.honest_tables())
             .unwrap_or_else(|e| panic!("shard {}: {e}", shard.index));
     }
@@ -582,11 +578,7 @@ fn timestamp_going_backwards_is_rejected() {
         access: read,
         is_write: false,
     });
-    let entry = s
-        .boundary
-        .iter_mut()
-        .find(|e| e.addr == read.addr)
-        .unwrap();
+    let entry = s.boundary.iter_mut().find(|e| e.addr == read.addr).unwrap();
     entry.final_ts = read.timestamp;
     assert_caught_by(&s.forged_tables(), &["AccessTest"], &[]);
 }
@@ -765,6 +757,7 @@ fn high_limbs_claimed_equal_are_rejected() {
         })
     };
     let forged = forge_second_chain(&mut s, qualifies);
+    let sorted = s.sorted_boundary();
     let at = sorted.iter().position(|e| e.addr == forged.addr).unwrap() + 1;
     let larger = sorted[at];
     let mut rows: Vec<(BoundaryEntry, bool)> = sorted.into_iter().map(|e| (e, true)).collect();
