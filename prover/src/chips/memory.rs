@@ -392,7 +392,7 @@ impl MemoryBoundaryChip {
     }
 
     /// The trace for `entries` (any order; sorted here), recording its byte lookups. Fails on a
-    /// repeated address or a final timestamp outside `1..2^27`, before recording anything.
+    /// repeated address or a final timestamp not below 2^27, before recording anything.
     pub fn generate_trace<F: Field>(
         &self,
         entries: &[BoundaryEntry],
@@ -406,7 +406,7 @@ impl MemoryBoundaryChip {
             }
         }
         for (index, e) in sorted.iter().enumerate() {
-            if e.final_ts == 0 || e.final_ts >= MAX_TIMESTAMP {
+            if e.final_ts >= MAX_TIMESTAMP {
                 return Err(MemoryTraceError::TimestampTooLarge {
                     index,
                     addr: e.addr,

@@ -77,7 +77,9 @@ impl Meter {
     }
     fn mark(&mut self, part: &'static str) {
         let now = self.cs.num_constraints();
-        self.breakdown.parts.push((part, now - self.last));
+        if now > self.last {
+            self.breakdown.parts.push((part, now - self.last));
+        }
         self.last = now;
     }
 }
@@ -294,7 +296,7 @@ pub fn synthesize_uni_stark(
         log_arities: &shape.log_arities,
         log_lde_height,
     };
-    meter.mark("claims (ζ·g)");
+    meter.mark("opening claims");
     let pcs_cost = verify_pcs(&mut challenger, &pcs_shape, &claims, &fri_proof)?;
     meter.breakdown.parts.extend(pcs_cost.parts());
     meter.last = cs.num_constraints();

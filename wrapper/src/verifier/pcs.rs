@@ -109,7 +109,7 @@ pub fn enforce_outside_base_field(point: &KbExtVar) -> Result<(), SynthesisError
     let Some(cs) = cs else {
         // A constant point: decided at synthesis.
         let value = point.value()?;
-        return if value.as_basis_coefficients_slice()[1..]
+        return if BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(&value)[1..]
             .iter()
             .any(|c| *c != KoalaBear::ZERO)
         {
@@ -122,7 +122,7 @@ pub fn enforce_outside_base_field(point: &KbExtVar) -> Result<(), SynthesisError
     for i in 1..4 {
         let weight = KbVar::new_witness(cs.clone(), || {
             let value = point.value()?;
-            let coeffs = value.as_basis_coefficients_slice();
+            let coeffs: &[KoalaBear] = value.as_basis_coefficients_slice();
             let first_non_zero = (1..4).find(|&j| coeffs[j] != KoalaBear::ZERO);
             Ok(match first_non_zero {
                 Some(j) if j == i => coeffs[i].inverse(),

@@ -94,6 +94,12 @@ impl UniStarkShape {
                 "preprocessed and periodic columns are not supported by the uni-STARK circuit yet",
             ));
         }
+        if !air.public_boundary_io().is_empty() {
+            // As `p3_uni_stark::verify`: public values must be bound by the AIR's constraints.
+            return Err(shape_error(
+                "boundary-IO public values are not supported by uni-STARK proofs",
+            ));
+        }
         let log_lde_height = degree_bits + settings.log_blowup;
         // Query indices are sampled as bits of one KoalaBear value.
         if log_lde_height >= 31 || log_lde_height > KoalaBear::TWO_ADICITY {

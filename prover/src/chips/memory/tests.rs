@@ -470,6 +470,18 @@ fn trace_generation_refuses_bad_input() {
         Err(MemoryTraceError::TimestampNotIncreasing { index: 3, .. })
     ));
 
+    // The helper's own entry point fills what the test chip's trace holds, and checks the same.
+    let mut cells = [Val::ZERO; access_cols::WIDTH];
+    populate_access(0, &mut cells, &s.accesses[3].access, &mut bytes).unwrap();
+    let row = AccessTestChip::fill_trace::<Val>(&s.accesses[3..4], &mut ByteCounts::new());
+    let at = access_test_cols::ACCESS;
+    assert_eq!(cells[..], row.values[at..at + access_cols::WIDTH]);
+    assert!(matches!(
+        populate_access(7, &mut cells, &bad[3].access, &mut bytes),
+        Err(MemoryTraceError::TimestampNotIncreasing { index: 7, .. })
+    ));
+    bytes = ByteCounts::new();
+
     let mut bad = s.accesses.clone();
     bad[0].access.timestamp = MAX_TIMESTAMP;
     assert!(matches!(
@@ -546,6 +558,40 @@ fn access_at_its_previous_timestamp_is_rejected() {
     phantom.access.prev_timestamp = phantom.access.timestamp;
     s.accesses.insert(6, phantom);
     assert_caught_by(&s.forged_tables(), &["AccessTest"], &[]);
+}
+
+/// The phantom read again (`prev_ts = ts`), now with the timestamp difference witnessed exactly
+/// in the field: `D = 2^24 d3 = -1` with `d3 = -1 / 2^24`. The equation holds; the lookup of
+/// `32 d3`, not a byte, fails — no byte witness can reach `p - 1` (the largest is below `2^28`).
+#[test]
+fn difference_wrapped_through_the_field_is_rejected() {
+    use access_cols::TS_DIFF;
+    use access_test_cols::{ACCESS, WIDTH};
+    let mut s = scenario();
+    let mut phantom = s.accesses[5];
+    phantom.is_write = false;
+    phantom.access.prev_value = phantom.access.value;
+    phantom.access.prev_timestamp = phantom.access.timestamp;
+    s.accesses.insert(6, phantom);
+    let mut tables = s.forged_tables();
+    let diff = 6 * WIDTH + ACCESS + TS_DIFF;
+    let cells = &mut tables[ACCESSES].trace.values;
+    cells[diff..diff + 3].fill(Val::ZERO);
+    cells[diff + 3] = -Val::from_u32(1 << 24).inverse();
+    // Byte counts: every other row as filled, and the phantom's lookups as it now makes them,
+    // except the impossible `(0, 32 d3)`.
+    let mut bytes = ByteCounts::new();
+    let mut others = s.accesses.clone();
+    others.remove(6);
+    let _ = AccessTestChip::fill_trace::<Val>(&others, &mut bytes);
+    let _ = MemoryBoundaryChip::fill_trace::<Val>(&s.sorted_boundary(), &mut bytes);
+    record_word_bytes(phantom.access.value, &mut bytes);
+    let [t0, t1, t2, t3] = word_bytes(phantom.access.timestamp);
+    bytes.record(ByteOp::RangePair, t0, t1);
+    bytes.record(ByteOp::RangePair, t2, t3 << 5);
+    bytes.record(ByteOp::RangePair, 0, 0);
+    tables[2].trace = ByteChip.generate_trace(&bytes);
+    assert_caught_by(&tables, &[], &["byte"]);
 }
 
 /// The same phantom with everything zero, as an all-zero padding row switched on would be.
