@@ -21,9 +21,9 @@ pub mod koalabear;
 pub mod merkle;
 pub mod poseidon2;
 pub mod solidity;
-pub mod verifier;
 #[cfg(test)]
 mod test_util;
+pub mod verifier;
 
 /// The circuit field: the BN254 scalar field.
 pub use ark_bn254::Fr;
