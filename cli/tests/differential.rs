@@ -268,3 +268,21 @@ traced! {
         Invocation { args: &[], env: &[], stdin: Some(b"Gur dhvpx oebja sbk\n0123456789\n") }, SAME_WITH_STDERR;
     traced_div_by_zero_traps: "div_by_zero", NO_ARGS, Expect::BothTrap { error_mentions: "trap" };
 }
+
+/// glibc asserts that `readlink("/proc/self/exe")` is absolute; a program started by a relative path must
+/// still run (zkmips then answers ENOENT rather than a relative path).
+#[test]
+fn static_binary_runs_by_relative_path() {
+    require_tools!(GCC);
+    let elf = build_c("exit_return");
+    let dir = elf.parent().expect("the ELF lives in a directory");
+    let name = elf.file_name().expect("the ELF has a file name");
+    let out = std::process::Command::new(support::zkmips_bin())
+        .arg("run")
+        .arg(name)
+        .current_dir(dir)
+        .output()
+        .expect("zkmips runs");
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "about to return 3");
+}

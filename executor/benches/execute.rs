@@ -6,7 +6,7 @@
 //! that only reads them, as `zkmips run --trace` does, so the executor reuses the shard buffers.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use zkmips_executor::elf::{Program, Segment};
+use zkmips_executor::elf::Program;
 use zkmips_executor::{Executor, ExecutorConfig, Mode};
 
 const TEXT: u32 = 0x0040_0000;
@@ -59,31 +59,7 @@ fn loop_program(iterations: u32) -> Program {
     w.extend(li(V0, zkmips_abi::syscall::HALT));
     w.push(special(0x21, 0, 0, A0, 0));
     w.push(0x0000_000c);
-    let text: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
-    Program {
-        entry: TEXT,
-        segments: vec![
-            Segment {
-                vaddr: TEXT,
-                mem_size: text.len() as u32,
-                data: text,
-                readable: true,
-                writable: false,
-                executable: true,
-            },
-            Segment {
-                vaddr: DATA,
-                mem_size: 0x1000,
-                data: vec![],
-                readable: true,
-                writable: true,
-                executable: false,
-            },
-        ],
-        phdr_vaddr: None,
-        phent: 0,
-        phnum: 0,
-    }
+    Program::from_code(TEXT, &w).with_data_segment(DATA, 0x1000, &[])
 }
 
 /// How a benchmark runs the loop.

@@ -453,6 +453,43 @@ impl Program {
         })
     }
 
+    /// A hand-built program (tests, benchmarks): `words` as little-endian instruction words in one
+    /// readable, executable, read-only segment at `base`, which is also the entry point. No program
+    /// headers are mapped. Add data with [`Program::with_data_segment`].
+    pub fn from_code(base: u32, words: &[u32]) -> Program {
+        let text: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
+        Program {
+            entry: base,
+            segments: vec![Segment {
+                vaddr: base,
+                mem_size: text.len() as u32,
+                data: text,
+                readable: true,
+                writable: false,
+                executable: true,
+            }],
+            phdr_vaddr: None,
+            phent: 0,
+            phnum: 0,
+        }
+    }
+
+    /// `self` plus a readable, writable, non-executable segment of `mem_size` bytes at `vaddr`
+    /// starting with `data` (the rest zero-filled). Keeps the segments sorted by address; the new
+    /// one must not overlap the others, and `data` must fit in `mem_size`.
+    pub fn with_data_segment(mut self, vaddr: u32, mem_size: u32, data: &[u8]) -> Program {
+        self.segments.push(Segment {
+            vaddr,
+            mem_size,
+            data: data.to_vec(),
+            readable: true,
+            writable: true,
+            executable: false,
+        });
+        self.segments.sort_by_key(|segment| segment.vaddr);
+        self
+    }
+
     /// The page-aligned end of the highest segment: where the `brk` heap starts.
     pub fn brk_start(&self) -> u32 {
         let end = self.segments.iter().map(Segment::end).max().unwrap_or(0);

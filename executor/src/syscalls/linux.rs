@@ -286,9 +286,11 @@ fn serve(ctx: &mut impl GuestContext, state: &mut SyscallState, number: u32) -> 
                 return err(errno::EINVAL);
             }
             let buf = if number == nr::READLINK { a1 } else { a2 };
-            // glibc's start-up asks for its own path; the only link this process has. readlink does not
+            // glibc's start-up asks for its own path, the only link this process has. The kernel answers
+            // with an absolute path (glibc asserts it); a relative argv[0] can't be made absolute without
+            // the host's cwd, so then the link "doesn't exist" and glibc falls back. readlink does not
             // NUL-terminate and silently truncates to the buffer.
-            if read_path(ctx, path)? == b"/proc/self/exe" && !state.exe_path.is_empty() {
+            if read_path(ctx, path)? == b"/proc/self/exe" && state.exe_path.starts_with(b"/") {
                 let len = state.exe_path.len().min(size as usize);
                 ctx.write_bytes(buf, &state.exe_path[..len])?;
                 return Ok(len as u32);

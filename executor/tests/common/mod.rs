@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
-use zkmips_executor::elf::{Program, Segment};
+use zkmips_executor::elf::Program;
 
 use zkmips_executor::events::{EventKind, SLOT_SYSCALL, SLOTS_PER_CYCLE, event_kind, is_register};
 use zkmips_executor::{
@@ -108,31 +108,7 @@ pub fn pc_of(index: usize) -> u32 {
 
 /// A program: `words` at [`TEXT`] (executable), `data` at [`DATA`] in a writable 64 KiB segment.
 pub fn program_raw(words: &[u32], data: &[u8]) -> Program {
-    let text: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    Program {
-        entry: TEXT,
-        segments: vec![
-            Segment {
-                vaddr: TEXT,
-                mem_size: text.len() as u32,
-                data: text,
-                readable: true,
-                writable: false,
-                executable: true,
-            },
-            Segment {
-                vaddr: DATA,
-                mem_size: 0x1_0000,
-                data: data.to_vec(),
-                readable: true,
-                writable: true,
-                executable: false,
-            },
-        ],
-        phdr_vaddr: None,
-        phent: 0,
-        phnum: 0,
-    }
+    Program::from_code(TEXT, words).with_data_segment(DATA, 0x1_0000, data)
 }
 
 /// `body` followed by a HALT; every word must decode (catches mistakes in the hand encodings).

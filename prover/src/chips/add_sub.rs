@@ -19,11 +19,17 @@
 
 use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
-use p3_lookup::{Count, InteractionBuilder};
+use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{AluRow, ByteCounts, TraceError, check_alu_row, padded_height, word_bytes};
-use crate::buses::{ALU_BUS, AluOp, BYTE_BUS, ByteOp};
+use super::word::{
+    eval_byte_pairs, fill_range_checked_word, limbs, sign_check, sign_check_byte, word_byte_pairs,
+    word_bytes,
+};
+use super::{
+    AluRow, ByteCounts, TraceError, check_alu_rows, eval_alu_flags, padded_trace, receive_alu_op,
+};
+use crate::buses::{AluOp, ByteOp};
 
 pub(crate) mod cols {
     pub const IS_ADD: usize = 0;
@@ -69,9 +75,7 @@ impl AddSubChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> Result<RowMajorMatrix<F>, TraceError> {
-        for (index, row) in rows.iter().enumerate() {
-            check_alu_row(self.name(), index, row, &SUPPORTED)?;
-        }
+        check_alu_rows(self.name(), rows, &SUPPORTED)?;
         Ok(Self::fill_trace(rows, bytes))
     }
 
@@ -82,9 +86,7 @@ impl AddSubChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> RowMajorMatrix<F> {
-        let height = padded_height(rows.len());
-        let mut values = F::zero_vec(height * cols::WIDTH);
-        for (row, out) in rows.iter().zip(values.chunks_exact_mut(cols::WIDTH)) {
+        padded_trace(rows, cols::WIDTH, |_, row, out| {
             let flag = FLAGS
                 .iter()
                 .find(|(_, op)| *op == row.opcode)
@@ -103,27 +105,16 @@ impl AddSubChip {
                 (cols::Y, cols::SIGN_Y, y),
                 (cols::Z, cols::SIGN_Z, z),
             ] {
-                let word_bytes = word_bytes(word);
-                for (i, byte) in word_bytes.iter().enumerate() {
-                    out[base + i] = F::from_u8(*byte);
-                }
+                fill_range_checked_word(&mut out[base..], word, bytes);
                 out[sign] = F::from_u32(word >> 31);
-                bytes.record(ByteOp::RangePair, word_bytes[0], word_bytes[1]);
-                bytes.record(ByteOp::RangePair, word_bytes[2], word_bytes[3]);
             }
             let [_, _, _, x3] = word_bytes(x);
             let [_, _, _, y3] = word_bytes(y);
             let [_, _, _, z3] = word_bytes(z);
             bytes.record(ByteOp::RangePair, sign_check_byte(x3), sign_check_byte(y3));
             bytes.record(ByteOp::RangePair, sign_check_byte(z3), 0);
-        }
-        RowMajorMatrix::new(values, cols::WIDTH)
+        })
     }
-}
-
-/// `2 (t - 128 s)` for a byte `t` with top bit `s`: the value range-checked to prove `s`.
-const fn sign_check_byte(top_byte: u8) -> u8 {
-    (top_byte & 0x7f) << 1
 }
 
 impl<F: Field> BaseAir<F> for AddSubChip {
@@ -141,27 +132,18 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AddSubChip {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let col = |i: usize| local[i].clone();
-        let limb = |base: usize, k: usize| {
-            col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256)
-        };
+        let [x, y, z] = [cols::X, cols::Y, cols::Z].map(|base| limbs(&local[base..base + 4]));
         let two_pow_16 = AB::F::from_u32(1 << 16);
 
-        for (flag, _) in FLAGS {
-            builder.assert_bool(col(flag));
-        }
-        let is_real: AB::Expr = FLAGS.iter().map(|&(flag, _)| col(flag)).sum();
-        builder.assert_bool(is_real.clone());
+        let (is_real, opcode) = eval_alu_flags(builder, &FLAGS.map(|(flag, op)| (col(flag), op)));
 
         // The addition, limb by limb.
         let (c0, c1) = (col(cols::CARRY), col(cols::CARRY + 1));
         builder.assert_bool(c0.clone());
         builder.assert_bool(c1.clone());
-        builder.assert_zero(
-            limb(cols::X, 0) + limb(cols::Y, 0) - limb(cols::Z, 0) - c0.clone() * two_pow_16,
-        );
-        builder.assert_zero(
-            limb(cols::X, 1) + limb(cols::Y, 1) + c0 - limb(cols::Z, 1) - c1.clone() * two_pow_16,
-        );
+        builder.assert_zero(x[0].clone() + y[0].clone() - z[0].clone() - c0.clone() * two_pow_16);
+        builder
+            .assert_zero(x[1].clone() + y[1].clone() + c0 - z[1].clone() - c1.clone() * two_pow_16);
 
         // No signed overflow for the trapping operations.
         let (sx, sy, sz) = (col(cols::SIGN_X), col(cols::SIGN_Y), col(cols::SIGN_Z));
@@ -173,51 +155,31 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AddSubChip {
         builder.assert_zero((col(cols::IS_ADD) + col(cols::IS_SUB)) * overflow);
 
         // Range checks: every byte, and the three top bits.
-        let sign_check =
-            |top: AB::Expr, sign: AB::Expr| (top - sign * AB::F::from_u32(128)) * AB::F::TWO;
-        let mut pairs: Vec<(AB::Expr, AB::Expr)> = Vec::with_capacity(8);
-        for base in [cols::X, cols::Y, cols::Z] {
-            pairs.push((col(base), col(base + 1)));
-            pairs.push((col(base + 2), col(base + 3)));
-        }
+        let mut pairs: Vec<(AB::Expr, AB::Expr)> = [cols::X, cols::Y, cols::Z]
+            .iter()
+            .flat_map(|&base| word_byte_pairs(&local[base..]))
+            .collect();
         pairs.push((
             sign_check(col(cols::X + 3), sx),
             sign_check(col(cols::Y + 3), sy),
         ));
         pairs.push((sign_check(col(cols::Z + 3), sz), AB::Expr::ZERO));
-        for (first, second) in pairs {
-            BYTE_BUS.lookup_key(
-                builder,
-                [
-                    AB::Expr::from_u8(ByteOp::RangePair as u8),
-                    first,
-                    second,
-                    AB::Expr::ZERO,
-                ],
-                Count::bounded(is_real.clone(), 1),
-            );
-        }
+        eval_byte_pairs(builder, pairs, &is_real);
 
-        // Receive `(op, a, b, c)`.
-        let opcode: AB::Expr = FLAGS
-            .iter()
-            .map(|&(flag, op)| col(flag) * AB::F::from_u8(op as u8))
-            .sum();
+        // Receive `(op, a, b, c)`: `(z, x, y)` for an addition, `(x, z, y)` for a subtraction.
         let forward = col(cols::IS_ADD) + col(cols::IS_ADDU);
         let backward = col(cols::IS_SUB) + col(cols::IS_SUBU);
-        let select = |if_forward: AB::Expr, if_backward: AB::Expr| {
-            forward.clone() * if_forward + backward.clone() * if_backward
+        let select = |if_forward: &[AB::Expr; 2], if_backward: &[AB::Expr; 2]| {
+            [0, 1].map(|k| {
+                forward.clone() * if_forward[k].clone() + backward.clone() * if_backward[k].clone()
+            })
         };
-        let message = [
+        receive_alu_op(
+            builder,
             opcode,
-            select(limb(cols::Z, 0), limb(cols::X, 0)),
-            select(limb(cols::Z, 1), limb(cols::X, 1)),
-            select(limb(cols::X, 0), limb(cols::Z, 0)),
-            select(limb(cols::X, 1), limb(cols::Z, 1)),
-            limb(cols::Y, 0),
-            limb(cols::Y, 1),
-        ];
-        ALU_BUS.receive(builder, message, Count::bounded(is_real, 1));
+            [select(&z, &x), select(&x, &z), y],
+            is_real,
+        );
     }
 }
 
@@ -229,6 +191,16 @@ mod tests {
 
     fn row(op: AluOp, b: u32, c: u32) -> AluRow {
         AluRow::new(op, b, c).expect("test rows do not trap")
+    }
+
+    /// `ADD 0x7fffffff, 1` claiming the wrapped sum: MIPS traps on this signed overflow.
+    fn trapping_add() -> AluRow {
+        AluRow {
+            opcode: AluOp::Add,
+            a: 0x8000_0000,
+            b: 0x7fff_ffff,
+            c: 1,
+        }
     }
 
     fn honest_rows() -> Vec<AluRow> {
@@ -258,12 +230,7 @@ mod tests {
     #[test]
     fn trace_generation_refuses_bad_rows() {
         let mut bytes = ByteCounts::new();
-        let overflow = AluRow {
-            opcode: AluOp::Add,
-            a: 0x8000_0000,
-            b: 0x7fff_ffff,
-            c: 1,
-        };
+        let overflow = trapping_add();
         assert!(matches!(
             AddSubChip.generate_trace::<Val>(&[overflow], &mut bytes),
             Err(TraceError::Traps { row: 0, .. })
@@ -311,12 +278,7 @@ mod tests {
     #[test]
     fn trapping_add_is_rejected() {
         let mut rows = honest_rows();
-        rows.push(AluRow {
-            opcode: AluOp::Add,
-            a: 0x8000_0000,
-            b: 0x7fff_ffff,
-            c: 1,
-        });
+        rows.push(trapping_add());
         assert_rejected(&AluFixture::forged(&rows).tables());
     }
 
@@ -337,12 +299,7 @@ mod tests {
     #[test]
     fn forged_sign_bit_is_rejected() {
         let mut rows = honest_rows();
-        rows.push(AluRow {
-            opcode: AluOp::Add,
-            a: 0x8000_0000,
-            b: 0x7fff_ffff,
-            c: 1,
-        });
+        rows.push(trapping_add());
         let last = rows.len() - 1;
         let fixture = AluFixture::forged(&rows);
         let mut tables = fixture.tables();
@@ -365,12 +322,7 @@ mod tests {
     fn trapping_request_answered_as_unsigned_is_rejected() {
         let mut sent = honest_rows();
         let mut proved = sent.clone();
-        sent.push(AluRow {
-            opcode: AluOp::Add,
-            a: 0x8000_0000,
-            b: 0x7fff_ffff,
-            c: 1,
-        });
+        sent.push(trapping_add());
         proved.push(row(AluOp::Addu, 0x7fff_ffff, 1));
         assert_rejected(&AluFixture::with_chip_rows(&sent, &proved).tables());
     }

@@ -13,8 +13,11 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{AluRow, ByteCounts, TraceError, check_alu_row, padded_height, word_bytes};
-use crate::buses::{ALU_BUS, AluOp, BYTE_BUS, ByteOp};
+use super::word::{fill_word_bytes, limbs, word_bytes};
+use super::{
+    AluRow, ByteCounts, TraceError, check_alu_rows, eval_alu_flags, padded_trace, receive_alu_op,
+};
+use crate::buses::{AluOp, BYTE_BUS, ByteOp};
 
 pub(crate) mod cols {
     pub const IS_AND: usize = 0;
@@ -53,9 +56,7 @@ impl BitwiseChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> Result<RowMajorMatrix<F>, TraceError> {
-        for (index, row) in rows.iter().enumerate() {
-            check_alu_row(self.name(), index, row, &SUPPORTED)?;
-        }
+        check_alu_rows(self.name(), rows, &SUPPORTED)?;
         Ok(Self::fill_trace(rows, bytes))
     }
 
@@ -65,19 +66,17 @@ impl BitwiseChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> RowMajorMatrix<F> {
-        let height = padded_height(rows.len());
-        let mut values = F::zero_vec(height * cols::WIDTH);
-        for (row, out) in rows.iter().zip(values.chunks_exact_mut(cols::WIDTH)) {
+        padded_trace(rows, cols::WIDTH, |_, row, out| {
             let Some(&(flag, _, byte_op)) = FLAGS.iter().find(|(_, op, _)| *op == row.opcode)
             else {
-                continue;
+                return;
             };
             out[flag] = F::ONE;
+            for (base, word) in [(cols::A, row.a), (cols::B, row.b), (cols::C, row.c)] {
+                fill_word_bytes(&mut out[base..], word);
+            }
             let (a, b, c) = (word_bytes(row.a), word_bytes(row.b), word_bytes(row.c));
             for i in 0..4 {
-                out[cols::A + i] = F::from_u8(a[i]);
-                out[cols::B + i] = F::from_u8(b[i]);
-                out[cols::C + i] = F::from_u8(c[i]);
                 let looked_up = if row.opcode == AluOp::Nor {
                     !a[i]
                 } else {
@@ -87,8 +86,7 @@ impl BitwiseChip {
                     bytes.record(byte_op, b[i], c[i]);
                 }
             }
-        }
-        RowMajorMatrix::new(values, cols::WIDTH)
+        })
     }
 }
 
@@ -107,15 +105,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BitwiseChip {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let col = |i: usize| local[i].clone();
-        let limb = |base: usize, k: usize| {
-            col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256)
-        };
 
-        for (flag, _, _) in FLAGS {
-            builder.assert_bool(col(flag));
-        }
-        let is_real: AB::Expr = FLAGS.iter().map(|&(flag, _, _)| col(flag)).sum();
-        builder.assert_bool(is_real.clone());
+        let (is_real, opcode) =
+            eval_alu_flags(builder, &FLAGS.map(|(flag, op, _)| (col(flag), op)));
 
         let byte_op: AB::Expr = FLAGS
             .iter()
@@ -138,20 +130,8 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BitwiseChip {
             );
         }
 
-        let opcode: AB::Expr = FLAGS
-            .iter()
-            .map(|&(flag, op, _)| col(flag) * AB::F::from_u8(op as u8))
-            .sum();
-        let message = [
-            opcode,
-            limb(cols::A, 0),
-            limb(cols::A, 1),
-            limb(cols::B, 0),
-            limb(cols::B, 1),
-            limb(cols::C, 0),
-            limb(cols::C, 1),
-        ];
-        ALU_BUS.receive(builder, message, Count::bounded(is_real, 1));
+        let words = [cols::A, cols::B, cols::C].map(|base| limbs(&local[base..base + 4]));
+        receive_alu_op(builder, opcode, words, is_real);
     }
 }
 

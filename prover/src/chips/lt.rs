@@ -16,11 +16,17 @@
 
 use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
-use p3_lookup::{Count, InteractionBuilder};
+use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{AluRow, ByteCounts, TraceError, check_alu_row, padded_height, word_bytes};
-use crate::buses::{ALU_BUS, AluOp, BYTE_BUS, ByteOp};
+use super::word::{
+    eval_byte_pairs, fill_range_checked_word, limbs, sign_check, sign_check_byte, word_byte_pairs,
+    word_bytes,
+};
+use super::{
+    AluRow, ByteCounts, TraceError, check_alu_rows, eval_alu_flags, padded_trace, receive_alu_op,
+};
+use crate::buses::{AluOp, ByteOp};
 
 pub(crate) mod cols {
     pub const IS_SLT: usize = 0;
@@ -57,9 +63,7 @@ impl LtChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> Result<RowMajorMatrix<F>, TraceError> {
-        for (index, row) in rows.iter().enumerate() {
-            check_alu_row(self.name(), index, row, &SUPPORTED)?;
-        }
+        check_alu_rows(self.name(), rows, &SUPPORTED)?;
         Ok(Self::fill_trace(rows, bytes))
     }
 
@@ -69,9 +73,7 @@ impl LtChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> RowMajorMatrix<F> {
-        let height = padded_height(rows.len());
-        let mut values = F::zero_vec(height * cols::WIDTH);
-        for (row, out) in rows.iter().zip(values.chunks_exact_mut(cols::WIDTH)) {
+        padded_trace(rows, cols::WIDTH, |_, row, out| {
             let flag = if row.opcode == AluOp::Slt {
                 cols::IS_SLT
             } else {
@@ -84,12 +86,7 @@ impl LtChip {
             out[cols::CARRY] = F::from_u32(carry_lo);
             out[cols::CARRY + 1] = F::from_bool(b < c);
             for (base, word) in [(cols::B, b), (cols::C, c), (cols::D, d)] {
-                let word_bytes = word_bytes(word);
-                for (i, byte) in word_bytes.iter().enumerate() {
-                    out[base + i] = F::from_u8(*byte);
-                }
-                bytes.record(ByteOp::RangePair, word_bytes[0], word_bytes[1]);
-                bytes.record(ByteOp::RangePair, word_bytes[2], word_bytes[3]);
+                fill_range_checked_word(&mut out[base..], word, bytes);
             }
             let (sign_b, sign_c) = (b >> 31, c >> 31);
             out[cols::SIGN_B] = F::from_u32(sign_b);
@@ -101,14 +98,8 @@ impl LtChip {
                 sign_check_byte(word_bytes(b)[3]),
                 sign_check_byte(word_bytes(c)[3]),
             );
-        }
-        RowMajorMatrix::new(values, cols::WIDTH)
+        })
     }
-}
-
-/// `2 (t - 128 s)` for a byte `t` with top bit `s`: the value range-checked to prove `s`.
-const fn sign_check_byte(top_byte: u8) -> u8 {
-    (top_byte & 0x7f) << 1
 }
 
 impl<F: Field> BaseAir<F> for LtChip {
@@ -126,27 +117,19 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for LtChip {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let col = |i: usize| local[i].clone();
-        let limb = |base: usize, k: usize| {
-            col(base + 2 * k) + col(base + 2 * k + 1) * AB::F::from_u32(256)
-        };
+        let [b, c, d] = [cols::B, cols::C, cols::D].map(|base| limbs(&local[base..base + 4]));
         let two_pow_16 = AB::F::from_u32(1 << 16);
         let xor = |x: AB::Expr, y: AB::Expr| x.clone() + y.clone() - x * y * AB::F::TWO;
 
-        for (flag, _) in FLAGS {
-            builder.assert_bool(col(flag));
-        }
-        let is_real: AB::Expr = FLAGS.iter().map(|&(flag, _)| col(flag)).sum();
-        builder.assert_bool(is_real.clone());
+        let (is_real, opcode) = eval_alu_flags(builder, &FLAGS.map(|(flag, op)| (col(flag), op)));
 
         // c + d = b + 2^32 ltu.
         let (c0, ltu) = (col(cols::CARRY), col(cols::CARRY + 1));
         builder.assert_bool(c0.clone());
         builder.assert_bool(ltu.clone());
+        builder.assert_zero(c[0].clone() + d[0].clone() - b[0].clone() - c0.clone() * two_pow_16);
         builder.assert_zero(
-            limb(cols::C, 0) + limb(cols::D, 0) - limb(cols::B, 0) - c0.clone() * two_pow_16,
-        );
-        builder.assert_zero(
-            limb(cols::C, 1) + limb(cols::D, 1) + c0 - limb(cols::B, 1) - ltu.clone() * two_pow_16,
+            c[1].clone() + d[1].clone() + c0 - b[1].clone() - ltu.clone() * two_pow_16,
         );
 
         // The result.
@@ -160,45 +143,18 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for LtChip {
         builder.assert_zero(col(cols::IS_SLT) * (result.clone() - xor(sign_xor, ltu)));
 
         // Range checks: every byte, and the two sign bits.
-        let sign_check =
-            |top: AB::Expr, sign: AB::Expr| (top - sign * AB::F::from_u32(128)) * AB::F::TWO;
-        let mut pairs: Vec<(AB::Expr, AB::Expr)> = Vec::with_capacity(7);
-        for base in [cols::B, cols::C, cols::D] {
-            pairs.push((col(base), col(base + 1)));
-            pairs.push((col(base + 2), col(base + 3)));
-        }
+        let mut pairs: Vec<(AB::Expr, AB::Expr)> = [cols::B, cols::C, cols::D]
+            .iter()
+            .flat_map(|&base| word_byte_pairs(&local[base..]))
+            .collect();
         pairs.push((
             sign_check(col(cols::B + 3), sign_b),
             sign_check(col(cols::C + 3), sign_c),
         ));
-        for (first, second) in pairs {
-            BYTE_BUS.lookup_key(
-                builder,
-                [
-                    AB::Expr::from_u8(ByteOp::RangePair as u8),
-                    first,
-                    second,
-                    AB::Expr::ZERO,
-                ],
-                Count::bounded(is_real.clone(), 1),
-            );
-        }
+        eval_byte_pairs(builder, pairs, &is_real);
 
         // Receive `(op, a, b, c)`.
-        let opcode: AB::Expr = FLAGS
-            .iter()
-            .map(|&(flag, op)| col(flag) * AB::F::from_u8(op as u8))
-            .sum();
-        let message = [
-            opcode,
-            result,
-            AB::Expr::ZERO,
-            limb(cols::B, 0),
-            limb(cols::B, 1),
-            limb(cols::C, 0),
-            limb(cols::C, 1),
-        ];
-        ALU_BUS.receive(builder, message, Count::bounded(is_real, 1));
+        receive_alu_op(builder, opcode, [[result, AB::Expr::ZERO], b, c], is_real);
     }
 }
 

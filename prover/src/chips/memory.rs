@@ -20,8 +20,10 @@ use p3_matrix::dense::RowMajorMatrix;
 use thiserror::Error;
 use zkmips_executor::{MemoryAccess, Shard};
 
-use super::{ByteCounts, padded_height, word_bytes};
-use crate::buses::{BYTE_BUS, ByteOp, MEMORY_BUS, word_limbs};
+use super::word::{eval_byte_pair, fill_range_checked_word, word_bytes};
+pub use super::word::{eval_word_bytes_range, record_word_bytes};
+use super::{ByteCounts, padded_trace};
+use crate::buses::{ByteOp, MEMORY_BUS, word_limbs};
 
 /// Shard-local timestamps must be below this bound (exclusive). It keeps every honest
 /// `ts - prev_ts - 1` inside the 27-bit range the access helper proves, and is far above what a
@@ -211,45 +213,6 @@ pub fn eval_access<AB: PermutationAirBuilder + InteractionBuilder>(
     );
 }
 
-/// Looks up `(x, y)` as a pair of bytes with count `count` (bounded by 1).
-fn eval_byte_pair<AB: PermutationAirBuilder + InteractionBuilder>(
-    builder: &mut AB,
-    x: AB::Expr,
-    y: AB::Expr,
-    count: AB::Expr,
-) {
-    BYTE_BUS.lookup_key(
-        builder,
-        [
-            AB::Expr::from_u8(ByteOp::RangePair as u8),
-            x,
-            y,
-            AB::Expr::ZERO,
-        ],
-        Count::bounded(count, 1),
-    );
-}
-
-/// Range-checks a word held as 4 little-endian byte columns (2 byte-pair lookups) and returns
-/// its two 16-bit limbs, for a caller whose written value is not range-checked elsewhere.
-pub fn eval_word_bytes_range<AB: PermutationAirBuilder + InteractionBuilder>(
-    builder: &mut AB,
-    bytes: &[AB::Expr; 4],
-    count: AB::Expr,
-) -> [AB::Expr; 2] {
-    eval_byte_pair(builder, bytes[0].clone(), bytes[1].clone(), count.clone());
-    eval_byte_pair(builder, bytes[2].clone(), bytes[3].clone(), count);
-    let limb = |k: usize| bytes[2 * k].clone() + bytes[2 * k + 1].clone() * pow2::<AB::Expr>(8);
-    [limb(0), limb(1)]
-}
-
-/// Records the byte lookups of [`eval_word_bytes_range`] for `word`.
-pub fn record_word_bytes(word: u32, bytes: &mut ByteCounts) {
-    let [b0, b1, b2, b3] = word_bytes(word);
-    bytes.record(ByteOp::RangePair, b0, b1);
-    bytes.record(ByteOp::RangePair, b2, b3);
-}
-
 /// Checks one access for the helper: time moves forward within [`MAX_TIMESTAMP`].
 pub fn check_access(index: usize, access: &MemoryAccess) -> Result<(), MemoryTraceError> {
     if access.timestamp >= MAX_TIMESTAMP {
@@ -425,19 +388,10 @@ impl MemoryBoundaryChip {
         bytes: &mut ByteCounts,
     ) -> RowMajorMatrix<F> {
         use boundary_cols::*;
-        let height = padded_height(entries.len());
-        let mut values = F::zero_vec(height * WIDTH);
-        for (index, (entry, out)) in entries
-            .iter()
-            .zip(values.chunks_exact_mut(WIDTH))
-            .enumerate()
-        {
+        padded_trace(entries, WIDTH, |index, entry, out| {
             out[IS_REAL] = F::ONE;
             for (base, word) in [(ADDR, entry.addr), (INIT, entry.init_value)] {
-                for (cell, byte) in out[base..base + 4].iter_mut().zip(word_bytes(word)) {
-                    *cell = F::from_u8(byte);
-                }
-                record_word_bytes(word, bytes);
+                fill_range_checked_word(&mut out[base..], word, bytes);
             }
             let [lo, hi] = word_limbs(entry.final_value);
             out[FINAL] = F::from_u32(lo);
@@ -460,8 +414,7 @@ impl MemoryBoundaryChip {
             out[ORDER_DIFF] = F::from_u8(d0);
             out[ORDER_DIFF + 1] = F::from_u8(d1);
             bytes.record(ByteOp::RangePair, d0, d1);
-        }
-        RowMajorMatrix::new(values, WIDTH)
+        })
     }
 }
 
@@ -605,28 +558,21 @@ impl AccessTestChip {
         bytes: &mut ByteCounts,
     ) -> RowMajorMatrix<F> {
         use access_test_cols::*;
-        let height = padded_height(rows.len());
-        let mut values = F::zero_vec(height * WIDTH);
-        for (row, out) in rows.iter().zip(values.chunks_exact_mut(WIDTH)) {
+        padded_trace(rows, WIDTH, |_, row, out| {
             let a = &row.access;
             out[IS_REAL] = F::ONE;
             out[IS_WRITE] = F::from_bool(row.is_write);
             let [lo, hi] = word_limbs(a.addr);
             out[ADDR] = F::from_u32(lo);
             out[ADDR + 1] = F::from_u32(hi);
-            for (cell, byte) in out[VALUE..VALUE + 4].iter_mut().zip(word_bytes(a.value)) {
-                *cell = F::from_u8(byte);
-            }
-            record_word_bytes(a.value, bytes);
-            let t = word_bytes(a.timestamp & (MAX_TIMESTAMP - 1));
-            for (cell, byte) in out[TS..TS + 4].iter_mut().zip(t) {
-                *cell = F::from_u8(byte);
-            }
+            fill_range_checked_word(&mut out[VALUE..], a.value, bytes);
+            let ts = a.timestamp & (MAX_TIMESTAMP - 1);
+            super::word::fill_word_bytes(&mut out[TS..], ts);
+            let t = word_bytes(ts);
             bytes.record(ByteOp::RangePair, t[0], t[1]);
             bytes.record(ByteOp::RangePair, t[2], t[3] << 5);
             fill_access(&mut out[ACCESS..], a, bytes);
-        }
-        RowMajorMatrix::new(values, WIDTH)
+        })
     }
 }
 

@@ -33,10 +33,15 @@ pub mod program;
 pub mod shift;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod word;
 
+use p3_air::AirBuilder;
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
 use thiserror::Error;
 
-use crate::buses::{AluOp, ByteOp};
+use crate::buses::{ALU_BUS, AluOp, ByteOp};
 
 pub use add_sub::AddSubChip;
 pub use bitwise::BitwiseChip;
@@ -137,6 +142,54 @@ pub(crate) fn check_alu_row(
     }
 }
 
+/// [`check_alu_row`] for every row, stopping at the first bad one.
+pub(crate) fn check_alu_rows(
+    chip: &'static str,
+    rows: &[AluRow],
+    supported: &[AluOp],
+) -> Result<(), TraceError> {
+    rows.iter()
+        .enumerate()
+        .try_for_each(|(index, row)| check_alu_row(chip, index, row, supported))
+}
+
+/// Constrains an ALU chip's one-hot opcode flags: each is boolean and so is their sum
+/// `is_real`, so a real row selects exactly one operation and a padding row none. Returns
+/// `(is_real, opcode)` with `opcode = sum flag * op`, the opcode the row answers on the ALU bus.
+pub(crate) fn eval_alu_flags<AB: AirBuilder>(
+    builder: &mut AB,
+    flags: &[(AB::Expr, AluOp)],
+) -> (AB::Expr, AB::Expr) {
+    for (flag, _) in flags {
+        builder.assert_bool(flag.clone());
+    }
+    let is_real: AB::Expr = flags.iter().map(|(flag, _)| flag.clone()).sum();
+    builder.assert_bool(is_real.clone());
+    let opcode = flags
+        .iter()
+        .map(|(flag, op)| flag.clone() * AB::F::from_u8(*op as u8))
+        .sum();
+    (is_real, opcode)
+}
+
+/// Receives the request `a = opcode(b, c)`, words as 16-bit limbs, from
+/// [`crate::buses::ALU_BUS`] with count `is_real` (bounded by 1).
+pub(crate) fn receive_alu_op<AB: InteractionBuilder>(
+    builder: &mut AB,
+    opcode: AB::Expr,
+    [a, b, c]: [[AB::Expr; 2]; 3],
+    is_real: AB::Expr,
+) {
+    let [a_lo, a_hi] = a;
+    let [b_lo, b_hi] = b;
+    let [c_lo, c_hi] = c;
+    ALU_BUS.receive(
+        builder,
+        [opcode, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi],
+        Count::bounded(is_real, 1),
+    );
+}
+
 /// The ALU chip that proves `op`.
 pub fn alu_chip_for(op: AluOp) -> MipsAir {
     match op {
@@ -197,6 +250,20 @@ pub fn padded_height(rows: usize) -> usize {
     rows.next_power_of_two().max(MIN_TRACE_HEIGHT)
 }
 
+/// A trace of `width` columns for `rows`: row `i` filled by `fill(i, &rows[i], cells)`, then
+/// all-zero (inert) rows up to [`padded_height`].
+pub(crate) fn padded_trace<F: Field, R>(
+    rows: &[R],
+    width: usize,
+    mut fill: impl FnMut(usize, &R, &mut [F]),
+) -> RowMajorMatrix<F> {
+    let mut values = F::zero_vec(padded_height(rows.len()) * width);
+    for (index, (row, out)) in rows.iter().zip(values.chunks_exact_mut(width)).enumerate() {
+        fill(index, row, out);
+    }
+    RowMajorMatrix::new(values, width)
+}
+
 /// How many times each byte-table entry is looked up, collected while the other chips
 /// generate their traces and consumed by [`ByteChip::generate_trace`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,11 +298,6 @@ impl ByteCounts {
     pub(crate) fn column(&self, op: ByteOp) -> &[u32] {
         &self.counts[op.index()]
     }
-}
-
-/// Splits a word into its little-endian bytes.
-pub(crate) const fn word_bytes(word: u32) -> [u8; 4] {
-    word.to_le_bytes()
 }
 
 /// Generates an enum over chip types that implements `BaseAir` and `Air` by dispatch, as

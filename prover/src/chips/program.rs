@@ -279,7 +279,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for ProgramChip {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use zkmips_executor::{Opcode, Segment};
+    use zkmips_executor::Opcode;
 
     use super::*;
     use crate::chips::testing::{FetchFixture, assert_rejected, prove_and_verify};
@@ -300,33 +300,10 @@ pub(crate) mod tests {
 
     /// A program whose text is `words` at `TEXT`, plus a writable data segment.
     pub(crate) fn program(words: &[u32]) -> Program {
-        let data = words
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect::<Vec<_>>();
         Program {
-            entry: TEXT,
-            segments: vec![
-                Segment {
-                    vaddr: TEXT,
-                    mem_size: data.len() as u32,
-                    data,
-                    readable: true,
-                    writable: false,
-                    executable: true,
-                },
-                Segment {
-                    vaddr: 0x0041_0000,
-                    mem_size: 0x100,
-                    data: vec![1, 2, 3, 4],
-                    readable: true,
-                    writable: true,
-                    executable: false,
-                },
-            ],
-            phdr_vaddr: None,
             phent: 32,
             phnum: 2,
+            ..Program::from_code(TEXT, words).with_data_segment(0x0041_0000, 0x100, &[1, 2, 3, 4])
         }
     }
 

@@ -33,11 +33,14 @@
 
 use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
-use p3_lookup::{Count, InteractionBuilder};
+use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{AluRow, ByteCounts, TraceError, check_alu_row, padded_height, word_bytes};
-use crate::buses::{ALU_BUS, AluOp, BYTE_BUS, ByteOp};
+use super::word::{eval_byte_pairs, fill_word_bytes, limbs, word_bytes};
+use super::{
+    AluRow, ByteCounts, TraceError, check_alu_rows, eval_alu_flags, padded_trace, receive_alu_op,
+};
+use crate::buses::{AluOp, ByteOp};
 
 pub(crate) mod cols {
     pub const IS_SLL: usize = 0;
@@ -118,9 +121,7 @@ impl ShiftChip {
         rows: &[AluRow],
         bytes: &mut ByteCounts,
     ) -> Result<RowMajorMatrix<F>, TraceError> {
-        for (index, row) in rows.iter().enumerate() {
-            check_alu_row(self.name(), index, row, &SUPPORTED)?;
-        }
+        check_alu_rows(self.name(), rows, &SUPPORTED)?;
         Ok(Self::fill_trace(rows, bytes))
     }
 
@@ -140,16 +141,9 @@ impl ShiftChip {
         bytes: &mut ByteCounts,
         witness: impl Fn(usize, &AluRow) -> ShiftWitness,
     ) -> RowMajorMatrix<F> {
-        let height = padded_height(rows.len());
-        let mut values = F::zero_vec(height * cols::WIDTH);
-        for (index, (row, out)) in rows
-            .iter()
-            .zip(values.chunks_exact_mut(cols::WIDTH))
-            .enumerate()
-        {
+        padded_trace(rows, cols::WIDTH, |index, row, out| {
             fill_row(out, row, witness(index, row), bytes);
-        }
-        RowMajorMatrix::new(values, cols::WIDTH)
+        })
     }
 }
 
@@ -177,9 +171,7 @@ fn fill_row<F: Field>(out: &mut [F], row: &AluRow, witness: ShiftWitness, bytes:
     });
     let fill = u32::from(row.opcode == AluOp::Sra) * witness.sign;
 
-    for (i, byte) in word_bytes(row.a).iter().enumerate() {
-        out[cols::A + i] = F::from_u8(*byte);
-    }
+    fill_word_bytes(&mut out[cols::A..], row.a);
     let c = word_bytes(row.c);
     out[cols::C1] = F::from_u8(c[1]);
     out[cols::C2] = F::from_u8(c[2]);
@@ -240,11 +232,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for ShiftChip {
         let col = |i: usize| local[i].clone();
         let f = |v: u32| AB::F::from_u32(v);
 
-        for (flag, _) in FLAGS {
-            builder.assert_bool(col(flag));
-        }
-        let is_real: AB::Expr = FLAGS.iter().map(|&(flag, _)| col(flag)).sum();
-        builder.assert_bool(is_real.clone());
+        let (is_real, opcode) = eval_alu_flags(builder, &FLAGS.map(|(flag, op)| (col(flag), op)));
         let is_left = col(cols::IS_SLL);
         let is_right = col(cols::IS_SRL) + col(cols::IS_SRA) + col(cols::IS_ROTR);
 
@@ -335,40 +323,17 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for ShiftChip {
         pairs.push((h.clone(), h.clone() * f(32)));
         pairs.push((col(cols::C1), sign_check));
         pairs.push((col(cols::C2), col(cols::C3)));
-        for (first, second) in pairs {
-            BYTE_BUS.lookup_key(
-                builder,
-                [
-                    AB::Expr::from_u8(ByteOp::RangePair as u8),
-                    first,
-                    second,
-                    AB::Expr::ZERO,
-                ],
-                Count::bounded(is_real.clone(), 1),
-            );
-        }
+        eval_byte_pairs(builder, pairs, &is_real);
 
         // Receive `(op, a, b, c)`.
-        let opcode: AB::Expr = FLAGS
-            .iter()
-            .map(|&(flag, op)| col(flag) * AB::F::from_u8(op as u8))
-            .sum();
         let amount_low_byte = r[0].clone()
             + r[1].clone() * AB::F::TWO
             + r[2].clone() * f(4)
             + (q[1].clone() + q[2].clone() * AB::F::TWO + q[3].clone() * f(3)) * f(8)
             + h * f(32);
-        let limb = |lo: AB::Expr, hi: AB::Expr| lo + hi * f(256);
-        let message = [
-            opcode,
-            limb(col(cols::A), col(cols::A + 1)),
-            limb(col(cols::A + 2), col(cols::A + 3)),
-            limb(b[0].clone(), b[1].clone()),
-            limb(b[2].clone(), b[3].clone()),
-            limb(amount_low_byte, col(cols::C1)),
-            limb(col(cols::C2), col(cols::C3)),
-        ];
-        ALU_BUS.receive(builder, message, Count::bounded(is_real, 1));
+        let c = [amount_low_byte, col(cols::C1), col(cols::C2), col(cols::C3)];
+        let words = [limbs(&local[cols::A..cols::A + 4]), limbs(&b), limbs(&c)];
+        receive_alu_op(builder, opcode, words, is_real);
     }
 }
 

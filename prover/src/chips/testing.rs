@@ -16,13 +16,13 @@ use p3_air::{
 };
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::debug_util::{LookupDebugInstance, check_lookups};
-use p3_lookup::{Count, InteractionBuilder, Lookups};
+use p3_lookup::{Count, InteractionBuilder, Lookup, Lookups};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::shift::ShiftWitness;
 use super::{
     AddSubChip, AluRow, BitwiseChip, ByteChip, ByteCounts, LtChip, MipsAir, ProgramChip, ShiftChip,
-    alu_tables, padded_height, split_alu_rows,
+    alu_tables, padded_height, padded_trace, split_alu_rows,
 };
 use crate::batch::{ShapeKey, Table, prove, verify, verify_with_key};
 use crate::buses::{ALU_BUS, AluOp, PROGRAM_BUS, PROGRAM_MESSAGE_WIDTH, word_limbs};
@@ -221,18 +221,16 @@ impl FetchFixture {
 
     pub(crate) fn tables(&self) -> Vec<Table<TestAir, Val>> {
         use fetcher_cols::*;
-        let height = padded_height(self.fetches.len());
-        let mut values = Val::zero_vec(height * WIDTH);
-        for (message, out) in self.fetches.iter().zip(values.chunks_exact_mut(WIDTH)) {
+        let fetcher = padded_trace(&self.fetches, WIDTH, |_, message, out: &mut [Val]| {
             for (cell, value) in out[MESSAGE..].iter_mut().zip(message) {
                 *cell = Val::from_u32(*value);
             }
             out[IS_REAL] = Val::ONE;
-        }
+        });
         vec![
             Table {
                 air: TestAir::Fetcher(FetcherChip),
-                trace: RowMajorMatrix::new(values, WIDTH),
+                trace: fetcher,
                 public_values: vec![],
             },
             Table {
@@ -355,17 +353,31 @@ pub(crate) fn debug_check(tables: &[Table<TestAir, Val>]) -> Result<(), String> 
             ));
         }
     }
-    let lookups: Vec<Lookups<Val>> = tables
+    let lookups: Vec<Vec<Lookup<Val>>> = tables
         .iter()
-        .map(|t| Lookups::from_air::<Challenge, _>(&t.air))
+        .map(|t| Lookups::from_air::<Challenge, _>(&t.air).to_vec())
         .collect();
+    if lookups_balance(tables, &lookups) {
+        Ok(())
+    } else {
+        Err("bus imbalance (see the panic message above)".to_string())
+    }
+}
+
+/// Replays the buses of `tables`, table `i` making the interactions `lookups[i]` (all of its
+/// AIR's, or a selection); whether every bus balances. `p3` reports an imbalance by panicking,
+/// with the details in the panic message.
+pub(crate) fn lookups_balance(
+    tables: &[Table<TestAir, Val>],
+    lookups: &[Vec<Lookup<Val>>],
+) -> bool {
     let preprocessed: Vec<_> = tables
         .iter()
         .map(|t| <TestAir as BaseAir<Val>>::preprocessed_trace(&t.air))
         .collect();
     let instances: Vec<LookupDebugInstance<'_, Val>> = tables
         .iter()
-        .zip(&lookups)
+        .zip(lookups)
         .zip(&preprocessed)
         .map(|((table, lookups), preprocessed)| LookupDebugInstance {
             main_trace: &table.trace,
@@ -375,8 +387,7 @@ pub(crate) fn debug_check(tables: &[Table<TestAir, Val>]) -> Result<(), String> 
             permutation_challenges: &[],
         })
         .collect();
-    catch_unwind(AssertUnwindSafe(|| check_lookups(&instances)))
-        .map_err(|_| "bus imbalance (see the panic message above)".to_string())
+    catch_unwind(AssertUnwindSafe(|| check_lookups(&instances))).is_ok()
 }
 
 fn log_heights(tables: &[Table<TestAir, Val>]) -> Vec<usize> {

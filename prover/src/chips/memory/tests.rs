@@ -2,18 +2,17 @@
 //! shards) prove and verify; each way of lying about memory is rejected.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use p3_air::check_all_constraints;
 use p3_field::PrimeCharacteristicRing;
-use p3_lookup::debug_util::{LookupDebugInstance, check_lookups};
 use p3_lookup::{Kind, Lookup, Lookups};
-use zkmips_executor::{Executor, ExecutorConfig, Mode, Program, Segment};
+use zkmips_abi::syscall::HALT;
+use zkmips_executor::{Executor, ExecutorConfig, Mode, Program};
 
 use super::*;
 use crate::batch::Table;
 use crate::chips::ByteChip;
-use crate::chips::testing::{TestAir, assert_rejected, prove_and_verify};
+use crate::chips::testing::{TestAir, assert_rejected, lookups_balance, prove_and_verify};
 use crate::config::{Challenge, Val};
 
 /// Position of each chip in [`Scenario::tables`].
@@ -284,8 +283,6 @@ mod asm {
     }
     pub const NOP: u32 = 0;
     pub const SYSCALL: u32 = 0x0000_000c;
-    /// `zkmips_abi::syscall::HALT`.
-    pub const HALT: u32 = 0x0001_0000;
 }
 
 const TEXT: u32 = 0x0040_0000;
@@ -308,31 +305,11 @@ fn loop_program() -> Program {
         lui(V0, HALT >> 16),
         SYSCALL,
     ];
-    let text: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    Program {
-        entry: TEXT,
-        segments: vec![
-            Segment {
-                vaddr: TEXT,
-                mem_size: text.len() as u32,
-                data: text,
-                readable: true,
-                writable: false,
-                executable: true,
-            },
-            Segment {
-                vaddr: DATA,
-                mem_size: 0x100,
-                data: vec![5, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd],
-                readable: true,
-                writable: true,
-                executable: false,
-            },
-        ],
-        phdr_vaddr: None,
-        phent: 0,
-        phnum: 0,
-    }
+    Program::from_code(TEXT, &words).with_data_segment(
+        DATA,
+        0x100,
+        &[5, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd],
+    )
 }
 
 fn shard_scenario(shard: &Shard) -> Scenario {
@@ -418,23 +395,7 @@ fn bus_balances(tables: &[Table<TestAir, Val>], bus: &str) -> bool {
                 .collect()
         })
         .collect();
-    let preprocessed: Vec<_> = tables
-        .iter()
-        .map(|t| <TestAir as p3_air::BaseAir<Val>>::preprocessed_trace(&t.air))
-        .collect();
-    let instances: Vec<LookupDebugInstance<'_, Val>> = tables
-        .iter()
-        .zip(&lookups)
-        .zip(&preprocessed)
-        .map(|((table, lookups), preprocessed)| LookupDebugInstance {
-            main_trace: &table.trace,
-            preprocessed_trace: preprocessed,
-            public_values: &table.public_values,
-            lookups,
-            permutation_challenges: &[],
-        })
-        .collect();
-    catch_unwind(AssertUnwindSafe(|| check_lookups(&instances))).is_ok()
+    lookups_balance(tables, &lookups)
 }
 
 /// `tables` fail exactly the given constraints / buses, and the prover or verifier rejects them.
