@@ -10,7 +10,11 @@ use zkmips_cli::run::{RunArgs, RunOutcome, run};
 const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "zkmips", version, about = "A zero-knowledge virtual machine for MIPS32r2")]
+#[command(
+    name = "zkmips",
+    version,
+    about = "A zero-knowledge virtual machine for MIPS32r2"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,9 @@ fn main() -> ExitCode {
                 Ok(code) => ExitCode::from(code),
                 // A zkVM HALT code that no process status can carry: never let it read as success.
                 Err(_) => {
-                    eprintln!("note: the guest exited with code {code}, which does not fit an exit status");
+                    eprintln!(
+                        "note: the guest exited with code {code}, which does not fit an exit status"
+                    );
                     ExitCode::FAILURE
                 }
             },
@@ -60,8 +66,16 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
         },
-        Command::Build { guest_dir, debug, output } => {
-            match build_guest(&BuildOptions { guest_dir, release: !debug, output }) {
+        Command::Build {
+            guest_dir,
+            debug,
+            output,
+        } => {
+            match build_guest(&BuildOptions {
+                guest_dir,
+                release: !debug,
+                output,
+            }) {
                 Ok(path) => {
                     println!("{}", path.display());
                     ExitCode::SUCCESS

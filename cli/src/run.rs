@@ -77,8 +77,16 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             Some(path) => read_file(path, "stdin file")?,
             None => Vec::new(),
         },
-        inputs: args.inputs.iter().map(|p| read_file(p, "input file")).collect::<Result<_>>()?,
-        hints: args.hints.iter().map(|p| read_file(p, "hint file")).collect::<Result<_>>()?,
+        inputs: args
+            .inputs
+            .iter()
+            .map(|p| read_file(p, "input file"))
+            .collect::<Result<_>>()?,
+        hints: args
+            .hints
+            .iter()
+            .map(|p| read_file(p, "hint file"))
+            .collect::<Result<_>>()?,
         echo_output: true,
     };
     let trace_pcs: Option<Box<dyn Write + Send>> = match &args.trace_pcs {
@@ -92,15 +100,25 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     let program_name = args.program.to_string_lossy().into_owned();
     let config = ExecutorConfig {
         max_cycles: args.max_cycles,
-        mode: if args.trace { Mode::Tracing } else { Mode::Fast },
+        mode: if args.trace {
+            Mode::Tracing
+        } else {
+            Mode::Fast
+        },
         shard_cycles: args.shard_cycles.max(1),
-        args: std::iter::once(program_name).chain(args.args.iter().cloned()).collect(),
+        args: std::iter::once(program_name)
+            .chain(args.args.iter().cloned())
+            .collect(),
         env: args.env.clone(),
         syscalls,
         trace_pcs,
         // Nothing consumes the shards yet: a sink that leaves them in place lets the executor reuse
         // their buffers, so memory stays at one shard however long the run is.
-        shard_sink: if args.trace { Some(Box::new(|_: &mut Shard| {})) } else { None },
+        shard_sink: if args.trace {
+            Some(Box::new(|_: &mut Shard| {}))
+        } else {
+            None
+        },
     };
 
     let mut executor = match Executor::new(&program, config) {
@@ -143,17 +161,27 @@ fn print_stats(report: &ExecutionReport, seconds: f64) {
     let mhz = report.cycles as f64 / seconds.max(1e-9) / 1e6;
     let _ = writeln!(err, "stats: exit code        {}", report.exit_code);
     let _ = writeln!(err, "stats: cycles           {}", report.cycles);
-    let _ = writeln!(err, "stats: time             {seconds:.3} s ({mhz:.1} M instructions/s)");
+    let _ = writeln!(
+        err,
+        "stats: time             {seconds:.3} s ({mhz:.1} M instructions/s)"
+    );
     for (class, count) in &report.class_counts {
         let share = 100.0 * *count as f64 / report.cycles.max(1) as f64;
-        let _ = writeln!(err, "stats: class {:<10} {count} ({share:.1}%)", format!("{class:?}"));
+        let _ = writeln!(
+            err,
+            "stats: class {:<10} {count} ({share:.1}%)",
+            format!("{class:?}")
+        );
     }
     if report.record.is_some() {
         let _ = writeln!(err, "stats: shards           {}", report.shards);
     }
     if !report.syscall_counts.is_empty() {
-        let calls: Vec<String> =
-            report.syscall_counts.iter().map(|(n, c)| format!("{}x{c}", syscall_label(*n))).collect();
+        let calls: Vec<String> = report
+            .syscall_counts
+            .iter()
+            .map(|(n, c)| format!("{}x{c}", syscall_label(*n)))
+            .collect();
         let _ = writeln!(err, "stats: syscalls         {}", calls.join(" "));
     }
     if let Some(fpu) = &report.used_fpu {
@@ -165,11 +193,19 @@ fn print_stats(report: &ExecutionReport, seconds: f64) {
     }
     let digest = Sha256::digest(&report.public_values);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let _ = writeln!(err, "stats: public values    {} bytes", report.public_values.len());
+    let _ = writeln!(
+        err,
+        "stats: public values    {} bytes",
+        report.public_values.len()
+    );
     let _ = writeln!(err, "stats: public values sha256: {hex}");
 }
 
 /// Linux o32 syscalls by their decimal number (as `strace`/the kernel tables show them), zkVM services in hex.
 fn syscall_label(number: u32) -> String {
-    if number < 0x1_0000 { number.to_string() } else { format!("{number:#x}") }
+    if number < 0x1_0000 {
+        number.to_string()
+    } else {
+        format!("{number:#x}")
+    }
 }

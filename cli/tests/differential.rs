@@ -283,6 +283,11 @@ fn static_binary_runs_by_relative_path() {
         .current_dir(dir)
         .output()
         .expect("zkmips runs");
-    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "about to return 3");
 }
