@@ -151,12 +151,12 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             .with_context(|| format!("cannot write public values to {}", path.display()))?;
     }
     if args.stats {
-        print_stats(&report, elapsed.as_secs_f64());
+        print_stats(&report, elapsed.as_secs_f64(), args.shard_cycles);
     }
     Ok(RunOutcome::Exited(report.exit_code))
 }
 
-fn print_stats(report: &ExecutionReport, seconds: f64) {
+fn print_stats(report: &ExecutionReport, seconds: f64, shard_cycles: u64) {
     let mut err = std::io::stderr().lock();
     let mhz = report.cycles as f64 / seconds.max(1e-9) / 1e6;
     let _ = writeln!(err, "stats: exit code        {}", report.exit_code);
@@ -175,6 +175,13 @@ fn print_stats(report: &ExecutionReport, seconds: f64) {
     }
     if report.record.is_some() {
         let _ = writeln!(err, "stats: shards           {}", report.shards);
+    } else {
+        // Fast mode cuts no shards; tracing may add one instruction per cut to keep delay slots whole.
+        let estimate = report.cycles.div_ceil(shard_cycles.max(1));
+        let _ = writeln!(
+            err,
+            "stats: shards           about {estimate} of {shard_cycles} cycles (--trace cuts them)"
+        );
     }
     if !report.syscall_counts.is_empty() {
         let calls: Vec<String> = report
