@@ -186,7 +186,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AddSubChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{AluFixture, TableId, assert_rejected, prove_and_verify};
+    use crate::chips::testing::{
+        AluFixture, TableId, assert_rejected, assert_rejected_after, prove_and_verify,
+    };
     use crate::config::Val;
 
     fn row(op: AluOp, b: u32, c: u32) -> AluRow {
@@ -301,11 +303,10 @@ mod tests {
         let mut rows = honest_rows();
         rows.push(trapping_add());
         let last = rows.len() - 1;
-        let fixture = AluFixture::forged(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::AddSub as usize].trace;
-        trace.values[last * cols::WIDTH + cols::SIGN_Z] = Val::ZERO;
-        assert_rejected(&tables);
+        let tables = AluFixture::forged(&rows).tables();
+        assert_rejected_after(tables, TableId::AddSub as usize, |trace| {
+            trace[last * cols::WIDTH + cols::SIGN_Z] = Val::ZERO;
+        });
     }
 
     /// The dispatcher asks for an addition the chip never proves.
@@ -341,14 +342,13 @@ mod tests {
     #[test]
     fn activated_padding_row_is_rejected() {
         let rows = honest_rows();
-        let fixture = AluFixture::new(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::AddSub as usize].trace;
-        assert!(
-            trace.values.len() / cols::WIDTH > rows.len(),
-            "fixture has padding"
-        );
-        trace.values[rows.len() * cols::WIDTH + cols::IS_ADDU] = Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&rows).tables();
+        assert_rejected_after(tables, TableId::AddSub as usize, |trace| {
+            assert!(
+                trace.len() / cols::WIDTH > rows.len(),
+                "fixture has padding"
+            );
+            trace[rows.len() * cols::WIDTH + cols::IS_ADDU] = Val::ONE;
+        });
     }
 }

@@ -138,7 +138,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BitwiseChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{AluFixture, TableId, assert_rejected, prove_and_verify};
+    use crate::chips::testing::{
+        AluFixture, TableId, assert_rejected, assert_rejected_after, prove_and_verify,
+    };
     use crate::config::Val;
 
     fn row(op: AluOp, b: u32, c: u32) -> AluRow {
@@ -207,14 +209,12 @@ mod tests {
     /// `a_0 = x + 256`, `a_1 = y - 1` leaves `a_lo` unchanged, so only the byte lookup catches it.
     #[test]
     fn non_canonical_result_bytes_are_rejected() {
-        let rows = honest_rows();
-        let fixture = AluFixture::new(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::Bitwise as usize].trace;
-        // Row 3: XOR 0xaaaa5555 ^ 0xffff0000 = 0x55555555, byte 1 is 0x55 > 0.
-        trace.values[3 * cols::WIDTH + cols::A] += Val::from_u32(256);
-        trace.values[3 * cols::WIDTH + cols::A + 1] -= Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&honest_rows()).tables();
+        assert_rejected_after(tables, TableId::Bitwise as usize, |trace| {
+            // Row 3: XOR 0xaaaa5555 ^ 0xffff0000 = 0x55555555, byte 1 is 0x55 > 0.
+            trace[3 * cols::WIDTH + cols::A] += Val::from_u32(256);
+            trace[3 * cols::WIDTH + cols::A + 1] -= Val::ONE;
+        });
     }
 
     #[test]

@@ -128,7 +128,7 @@ mod tests {
     use super::*;
     use crate::buses::AluOp;
     use crate::chips::AluRow;
-    use crate::chips::testing::{AluFixture, TableId, assert_rejected, prove_and_verify};
+    use crate::chips::testing::{AluFixture, TableId, assert_rejected_after, prove_and_verify};
     use crate::config::Val;
 
     #[test]
@@ -159,40 +159,33 @@ mod tests {
     /// One multiplicity too many: the table provides an entry nobody looked up.
     #[test]
     fn extra_multiplicity_is_rejected() {
-        let fixture = fixture();
-        let mut tables = fixture.tables();
-        let byte = &mut tables[TableId::Byte as usize].trace;
-        let cell = table_row(3, 200) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::RangePair.index();
-        byte.values[cell] += Val::ONE;
-        assert_rejected(&tables);
+        assert_rejected_after(fixture().tables(), TableId::Byte as usize, |byte| {
+            byte[table_row(3, 200) * cols::WIDTH
+                + cols::MULTIPLICITY
+                + ByteOp::RangePair.index()] += Val::ONE;
+        });
     }
 
     /// One multiplicity too few: a lookup is left unmatched.
     #[test]
     fn missing_multiplicity_is_rejected() {
-        let fixture = fixture();
-        let mut tables = fixture.tables();
-        let byte = &mut tables[TableId::Byte as usize].trace;
-        let cell = table_row(0x00, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
-        assert_ne!(
-            byte.values[cell],
-            Val::ZERO,
-            "the fixture looks this entry up"
-        );
-        byte.values[cell] -= Val::ONE;
-        assert_rejected(&tables);
+        assert_rejected_after(fixture().tables(), TableId::Byte as usize, |byte| {
+            let cell =
+                table_row(0x00, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
+            assert_ne!(byte[cell], Val::ZERO, "the fixture looks this entry up");
+            byte[cell] -= Val::ONE;
+        });
     }
 
     /// Moving a count to a neighbouring entry keeps the total but not the multiset.
     #[test]
     fn multiplicity_on_the_wrong_entry_is_rejected() {
-        let fixture = fixture();
-        let mut tables = fixture.tables();
-        let byte = &mut tables[TableId::Byte as usize].trace;
-        let from = table_row(0x00, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
-        let to = table_row(0x01, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
-        byte.values[from] -= Val::ONE;
-        byte.values[to] += Val::ONE;
-        assert_rejected(&tables);
+        assert_rejected_after(fixture().tables(), TableId::Byte as usize, |byte| {
+            let from =
+                table_row(0x00, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
+            let to = table_row(0x01, 0xf0) * cols::WIDTH + cols::MULTIPLICITY + ByteOp::And.index();
+            byte[from] -= Val::ONE;
+            byte[to] += Val::ONE;
+        });
     }
 }

@@ -162,7 +162,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for LtChip {
 mod tests {
     use super::*;
     use crate::chips::byte::{self, table_row};
-    use crate::chips::testing::{AluFixture, TableId, assert_rejected, prove_and_verify};
+    use crate::chips::testing::{
+        AluFixture, TableId, assert_rejected, assert_rejected_after, prove_and_verify,
+    };
     use crate::config::Val;
 
     fn row(op: AluOp, b: u32, c: u32) -> AluRow {
@@ -239,27 +241,24 @@ mod tests {
     fn forged_sign_bit_is_rejected() {
         let mut rows = honest_rows();
         rows[3].a = 0;
-        let fixture = AluFixture::forged(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::Lt as usize].trace;
-        let base = 3 * cols::WIDTH;
-        trace.values[base + cols::SIGN_B] = Val::ZERO;
-        trace.values[base + cols::SIGN_XOR] = Val::ZERO;
-        assert_rejected(&tables);
+        let tables = AluFixture::forged(&rows).tables();
+        assert_rejected_after(tables, TableId::Lt as usize, |trace| {
+            let base = 3 * cols::WIDTH;
+            trace[base + cols::SIGN_B] = Val::ZERO;
+            trace[base + cols::SIGN_XOR] = Val::ZERO;
+        });
     }
 
     /// A difference "byte" out of range whose limb is right: `d_0 + 256`, `d_1 - 1`, so the
     /// limb equation would let a wrong carry through; the range check stops it.
     #[test]
     fn non_canonical_difference_is_rejected() {
-        let rows = honest_rows();
-        let fixture = AluFixture::new(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::Lt as usize].trace;
-        // Row 1: 5 - 3 = 2, so d_1 = 0 and d_1 - 1 wraps below zero.
-        trace.values[cols::WIDTH + cols::D] += Val::from_u32(256);
-        trace.values[cols::WIDTH + cols::D + 1] -= Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&honest_rows()).tables();
+        assert_rejected_after(tables, TableId::Lt as usize, |trace| {
+            // Row 1: 5 - 3 = 2, so d_1 = 0 and d_1 - 1 wraps below zero.
+            trace[cols::WIDTH + cols::D] += Val::from_u32(256);
+            trace[cols::WIDTH + cols::D + 1] -= Val::ONE;
+        });
     }
 
     #[test]
@@ -272,25 +271,24 @@ mod tests {
     /// A byte-table multiplicity one short of this chip's range checks.
     #[test]
     fn wrong_multiplicity_is_rejected() {
-        let fixture = AluFixture::new(&honest_rows());
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::Byte as usize].trace;
-        let cell = table_row(0xff, 0xff) * byte::cols::WIDTH
-            + byte::cols::MULTIPLICITY
-            + ByteOp::RangePair.index();
-        assert_ne!(trace.values[cell], Val::ZERO, "the fixture looks 0xffff up");
-        trace.values[cell] -= Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&honest_rows()).tables();
+        assert_rejected_after(tables, TableId::Byte as usize, |trace| {
+            let cell = table_row(0xff, 0xff) * byte::cols::WIDTH
+                + byte::cols::MULTIPLICITY
+                + ByteOp::RangePair.index();
+            assert_ne!(trace[cell], Val::ZERO, "the fixture looks 0xffff up");
+            trace[cell] -= Val::ONE;
+        });
     }
 
     /// A padding row switched on claims `0 < 0` is 0: a request nobody sent.
     #[test]
     fn activated_padding_row_is_rejected() {
         let rows = honest_rows();
-        let mut tables = AluFixture::new(&rows).tables();
-        let trace = &mut tables[TableId::Lt as usize].trace;
-        assert!(trace.values.len() / cols::WIDTH > rows.len());
-        trace.values[rows.len() * cols::WIDTH + cols::IS_SLTU] = Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&rows).tables();
+        assert_rejected_after(tables, TableId::Lt as usize, |trace| {
+            assert!(trace.len() / cols::WIDTH > rows.len());
+            trace[rows.len() * cols::WIDTH + cols::IS_SLTU] = Val::ONE;
+        });
     }
 }

@@ -14,6 +14,12 @@
 //! 4. its tests: an honest trace that passes the constraint/bus debug checks and a real
 //!    prove + verify, and tamper tests that must be rejected.
 //!
+//! Pieces several chips share live here rather than in each file: [`word`] (words as four byte
+//! columns and their byte-bus range checks), `padded_trace` (trace filling and padding),
+//! `check_alu_rows`, `eval_alu_flags` and `receive_alu_op` (the ALU chips' input checks, opcode
+//! flags and ALU-bus receive), and, for tests, `testing::assert_rejected` (rejection in debug and
+//! release builds).
+//!
 //! Rows that do nothing carry `is_real = 0`: every bus interaction of a row is multiplied by
 //! its `is_real`, which each chip constrains to be boolean so that the LogUp height bound
 //! (`sum of per-row count bounds * heights < p`) declared with `Count::bounded(.., 1)` holds.

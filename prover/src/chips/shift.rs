@@ -342,7 +342,9 @@ mod tests {
     use super::*;
     use crate::chips::ByteChip;
     use crate::chips::byte::{self, table_row};
-    use crate::chips::testing::{AluFixture, TableId, assert_rejected, prove_and_verify};
+    use crate::chips::testing::{
+        AluFixture, TableId, assert_rejected, assert_rejected_after, prove_and_verify,
+    };
     use crate::config::Val;
 
     fn row(op: AluOp, b: u32, c: u32) -> AluRow {
@@ -571,25 +573,24 @@ mod tests {
     #[test]
     fn wrong_multiplicity_is_rejected() {
         let rows = vec![row(AluOp::Rotr, 0x1234_5678, 4)];
-        let fixture = AluFixture::new(&rows);
-        let mut tables = fixture.tables();
-        let trace = &mut tables[TableId::Byte as usize].trace;
-        // The amount's upper bytes: (c_2, c_3) = (0, 0).
-        let cell = table_row(0, 0) * byte::cols::WIDTH
-            + byte::cols::MULTIPLICITY
-            + ByteOp::RangePair.index();
-        assert_ne!(trace.values[cell], Val::ZERO);
-        trace.values[cell] -= Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&rows).tables();
+        assert_rejected_after(tables, TableId::Byte as usize, |trace| {
+            // The amount's upper bytes: (c_2, c_3) = (0, 0).
+            let cell = table_row(0, 0) * byte::cols::WIDTH
+                + byte::cols::MULTIPLICITY
+                + ByteOp::RangePair.index();
+            assert_ne!(trace[cell], Val::ZERO);
+            trace[cell] -= Val::ONE;
+        });
     }
 
     /// A padding row switched on has no valid `(M, M')` pair.
     #[test]
     fn activated_padding_row_is_rejected() {
         let rows = vec![row(AluOp::Srl, 0x1234_5678, 4)];
-        let mut tables = AluFixture::new(&rows).tables();
-        let trace = &mut tables[TableId::Shift as usize].trace;
-        trace.values[cols::WIDTH + cols::IS_SRL] = Val::ONE;
-        assert_rejected(&tables);
+        let tables = AluFixture::new(&rows).tables();
+        assert_rejected_after(tables, TableId::Shift as usize, |trace| {
+            trace[cols::WIDTH + cols::IS_SRL] = Val::ONE;
+        });
     }
 }

@@ -438,6 +438,17 @@ pub(crate) fn assert_rejected(tables: &[Table<TestAir, Val>]) {
     }
 }
 
+/// [`assert_rejected`] for `tables` once `tamper` has changed the (row-major) cells of the trace
+/// of table `index`.
+pub(crate) fn assert_rejected_after(
+    mut tables: Vec<Table<TestAir, Val>>,
+    index: usize,
+    tamper: impl FnOnce(&mut [Val]),
+) {
+    tamper(&mut tables[index].trace.values);
+    assert_rejected(&tables);
+}
+
 /// Verifies `tables`' proof against altered public values: must be rejected.
 pub(crate) fn assert_public_values_bound(
     tables: &[Table<TestAir, Val>],

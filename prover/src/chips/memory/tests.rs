@@ -508,16 +508,23 @@ fn stale_read_is_rejected() {
     assert_caught_by(&s.forged_tables(), &[], &["memory"]);
 }
 
-/// An extra read that consumes and re-produces the same state `(addr, v, t)` at time `t`
-/// balances the bus by itself; only `prev_ts < ts` stops such phantom accesses.
-#[test]
-fn access_at_its_previous_timestamp_is_rejected() {
+/// [`scenario`] with a phantom read inserted as access 6: a read of access 5's location that
+/// consumes and re-produces access 5's final state at that state's own timestamp.
+fn scenario_with_phantom_read() -> (Scenario, TestAccess) {
     let mut s = scenario();
     let mut phantom = s.accesses[5];
     phantom.is_write = false;
     phantom.access.prev_value = phantom.access.value;
     phantom.access.prev_timestamp = phantom.access.timestamp;
     s.accesses.insert(6, phantom);
+    (s, phantom)
+}
+
+/// An extra read that consumes and re-produces the same state `(addr, v, t)` at time `t`
+/// balances the bus by itself; only `prev_ts < ts` stops such phantom accesses.
+#[test]
+fn access_at_its_previous_timestamp_is_rejected() {
+    let (s, _) = scenario_with_phantom_read();
     assert_caught_by(&s.forged_tables(), &["AccessTest"], &[]);
 }
 
@@ -528,12 +535,7 @@ fn access_at_its_previous_timestamp_is_rejected() {
 fn difference_wrapped_through_the_field_is_rejected() {
     use access_cols::TS_DIFF;
     use access_test_cols::{ACCESS, WIDTH};
-    let mut s = scenario();
-    let mut phantom = s.accesses[5];
-    phantom.is_write = false;
-    phantom.access.prev_value = phantom.access.value;
-    phantom.access.prev_timestamp = phantom.access.timestamp;
-    s.accesses.insert(6, phantom);
+    let (s, phantom) = scenario_with_phantom_read();
     let mut tables = s.forged_tables();
     let diff = 6 * WIDTH + ACCESS + TS_DIFF;
     let cells = &mut tables[ACCESSES].trace.values;
