@@ -112,6 +112,8 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         env: args.env.clone(),
         syscalls,
         trace_pcs,
+        // Per-opcode counting costs time on every instruction; only `--stats` prints the counts.
+        count_opcodes: args.stats,
         // Nothing consumes the shards yet: a sink that leaves them in place lets the executor reuse
         // their buffers, so memory stays at one shard however long the run is.
         shard_sink: if args.trace {

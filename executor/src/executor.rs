@@ -82,6 +82,10 @@ pub struct ExecutorConfig {
     /// reuse its buffers for the next one (the fast way to stream); one that keeps it takes it with
     /// `std::mem::take`. With a sink, [`ExecutionReport::record`] has no shards.
     pub shard_sink: Option<ShardSink>,
+    /// Count executed instructions per opcode for [`ExecutionReport::opcode_counts`] and
+    /// [`ExecutionReport::class_counts`] (both empty when off). Costs a memory update per instruction,
+    /// so a run that does not print statistics turns it off.
+    pub count_opcodes: bool,
 }
 
 /// Consumer of finished shards (see [`ExecutorConfig::shard_sink`]).
@@ -98,6 +102,7 @@ impl Default for ExecutorConfig {
             syscalls: SyscallConfig::default(),
             trace_pcs: None,
             shard_sink: None,
+            count_opcodes: true,
         }
     }
 }
@@ -113,6 +118,7 @@ impl core::fmt::Debug for ExecutorConfig {
             .field("syscalls", &self.syscalls)
             .field("trace_pcs", &self.trace_pcs.is_some())
             .field("shard_sink", &self.shard_sink.is_some())
+            .field("count_opcodes", &self.count_opcodes)
             .finish()
     }
 }
@@ -130,9 +136,10 @@ pub struct ExecutionReport {
     pub exit_code: u32,
     /// Instructions executed (delay slots included, annulled slots excluded).
     pub cycles: u64,
-    /// Executed count per opcode (non-zero only), in opcode order.
+    /// Executed count per opcode (non-zero only), in opcode order; empty unless
+    /// [`ExecutorConfig::count_opcodes`].
     pub opcode_counts: Vec<(Opcode, u64)>,
-    /// Executed count per class (non-zero only).
+    /// Executed count per class (non-zero only); empty unless [`ExecutorConfig::count_opcodes`].
     pub class_counts: Vec<(InstrClass, u64)>,
     pub used_fpu: Option<FpuUse>,
     pub public_values: Vec<u8>,
@@ -376,9 +383,12 @@ pub struct Executor {
     shard_sink: Option<ShardSink>,
     cycles: u64,
     counts: [u64; NUM_OPCODES],
+    count_opcodes: bool,
     used_fpu: Option<FpuUse>,
     exit_code: Option<u32>,
-    in_delay_slot: bool,
+    /// Cycle number (`clk`) of the delay slot of the last branch or jump that had one: only branches
+    /// write and read it, so ordinary instructions pay nothing for the branch-in-delay-slot check.
+    delay_slot_clk: u64,
     record_taken: bool,
     /// Shards finished so far (kept or handed to the sink).
     shards_cut: u32,
@@ -476,9 +486,10 @@ impl Executor {
             shard_sink: config.shard_sink,
             cycles: 0,
             counts: [0; NUM_OPCODES],
+            count_opcodes: config.count_opcodes,
             used_fpu: None,
             exit_code: None,
-            in_delay_slot: false,
+            delay_slot_clk: 0,
             record_taken: false,
             shards_cut: 0,
         };
@@ -501,11 +512,15 @@ impl Executor {
 
     /// Run until the guest exits or an error stops it.
     pub fn run(&mut self) -> Result<ExecutionReport, ExecError> {
-        match (self.mode, self.trace_pcs.is_some()) {
-            (Mode::Fast, false) => self.run_loop::<false, false>()?,
-            (Mode::Fast, true) => self.run_loop::<false, true>()?,
-            (Mode::Tracing, false) => self.run_loop::<true, false>()?,
-            (Mode::Tracing, true) => self.run_loop::<true, true>()?,
+        match (self.mode, self.trace_pcs.is_some(), self.count_opcodes) {
+            (Mode::Fast, false, false) => self.run_loop::<false, false, false>()?,
+            (Mode::Fast, false, true) => self.run_loop::<false, false, true>()?,
+            (Mode::Fast, true, false) => self.run_loop::<false, true, false>()?,
+            (Mode::Fast, true, true) => self.run_loop::<false, true, true>()?,
+            (Mode::Tracing, false, false) => self.run_loop::<true, false, false>()?,
+            (Mode::Tracing, false, true) => self.run_loop::<true, false, true>()?,
+            (Mode::Tracing, true, false) => self.run_loop::<true, true, false>()?,
+            (Mode::Tracing, true, true) => self.run_loop::<true, true, true>()?,
         }
         Ok(self.report())
     }
@@ -515,24 +530,24 @@ impl Executor {
         if self.cycles >= self.next_check && self.boundary()? {
             return Ok(self.exit_code);
         }
-        let pcs = self.trace_pcs.is_some();
-        match self.mode {
-            Mode::Fast => self.step_one::<false>(pcs)?,
-            Mode::Tracing => self.step_one::<true>(pcs)?,
+        if self.trace_pcs.is_some() {
+            self.emit_pc();
         }
+        // Stepping is for tests and debuggers: always count, `report` drops the counts when not asked.
+        let (pc, next_pc) = (self.m.pc, self.m.next_pc);
+        let (new_pc, new_next) = match self.mode {
+            Mode::Fast => self.exec::<false, true>(pc, next_pc)?,
+            Mode::Tracing => self.exec::<true, true>(pc, next_pc)?,
+        };
+        self.m.pc = new_pc;
+        self.m.next_pc = new_next;
         Ok(self.exit_code)
     }
 
-    #[inline(always)]
-    fn step_one<const T: bool>(&mut self, pcs: bool) -> Result<(), ExecError> {
-        if pcs {
-            self.emit_pc();
-        }
-        self.exec::<T>()
-    }
-
-    fn run_loop<const T: bool, const PCS: bool>(&mut self) -> Result<(), ExecError> {
-        let result = self.run_until_stop::<T, PCS>();
+    fn run_loop<const T: bool, const PCS: bool, const STATS: bool>(
+        &mut self,
+    ) -> Result<(), ExecError> {
+        let result = self.run_until_stop::<T, PCS, STATS>();
         // Flush even after an error: the PC trace is most useful when the guest failed.
         if let Some(w) = self.trace_pcs.as_mut()
             && let Err(e) = w.flush()
@@ -543,15 +558,32 @@ impl Executor {
         result
     }
 
-    fn run_until_stop<const T: bool, const PCS: bool>(&mut self) -> Result<(), ExecError> {
+    fn run_until_stop<const T: bool, const PCS: bool, const STATS: bool>(
+        &mut self,
+    ) -> Result<(), ExecError> {
+        let mut pc = self.m.pc;
+        let mut next_pc = self.m.next_pc;
         loop {
-            if self.cycles >= self.next_check && self.boundary()? {
-                return Ok(());
+            if self.cycles >= self.next_check {
+                self.m.pc = pc;
+                self.m.next_pc = next_pc;
+                if self.boundary()? {
+                    return Ok(());
+                }
             }
             if PCS {
+                self.m.pc = pc;
                 self.emit_pc();
             }
-            self.exec::<T>()?;
+            match self.exec::<T, STATS>(pc, next_pc) {
+                Ok((new_pc, new_next)) => (pc, next_pc) = (new_pc, new_next),
+                Err(e) => {
+                    // Leave the machine at the failing instruction, as a debugger would show it.
+                    self.m.pc = pc;
+                    self.m.next_pc = next_pc;
+                    return Err(e);
+                }
+            }
         }
     }
 
@@ -571,7 +603,7 @@ impl Executor {
             });
         }
         if self.mode == Mode::Tracing && self.cycles >= self.shard_end {
-            if self.in_delay_slot {
+            if self.in_delay_slot() {
                 // Never separate a branch from its delay slot: look again after the slot.
                 self.next_check = self.cycles + 1;
                 return Ok(false);
@@ -637,12 +669,16 @@ impl Executor {
         }
     }
 
-    /// Execute the instruction at `pc`.
+    /// Execute the instruction at `pc` (with `next_pc` after it); returns the new `(pc, next_pc)`.
+    /// `self.m.pc`/`next_pc` may be stale: the run loop keeps them in locals and writes them back only
+    /// where something reads them (syscalls, the FPU's errors, boundaries, errors).
     #[inline(always)]
-    fn exec<const T: bool>(&mut self) -> Result<(), ExecError> {
+    fn exec<const T: bool, const STATS: bool>(
+        &mut self,
+        pc: u32,
+        next_pc: u32,
+    ) -> Result<(u32, u32), ExecError> {
         use Opcode::*;
-        let pc = self.m.pc;
-        let next_pc = self.m.next_pc;
         let inst = match self
             .code
             .get((pc.wrapping_sub(self.text_base) >> 2) as usize)
@@ -650,16 +686,10 @@ impl Executor {
             Some(Some(inst)) if pc & 3 == 0 => *inst,
             _ => return Err(self.fetch_error(pc)),
         };
-        let in_slot = self.in_delay_slot;
-        self.in_delay_slot = false;
-        if in_slot && inst.opcode.is_branch_or_jump() {
-            return Err(ExecError::BranchInDelaySlot {
-                pc,
-                word: inst.word,
-            });
-        }
         self.cycles += 1;
-        self.counts[inst.opcode as usize] += 1;
+        if STATS {
+            self.counts[inst.opcode as usize] += 1;
+        }
         let clk = self.cycles;
         let access_start = if T {
             // (`m.word`, for syscall error messages, is set by the syscall path itself.)
@@ -738,6 +768,19 @@ impl Executor {
                 alu!(a, $b, 0, 0);
             }};
         }
+        // First thing in every branch/jump arm, before any (recorded) register read: a branch executed in
+        // the delay slot of another is an error, reported as if this instruction never started.
+        macro_rules! not_in_delay_slot {
+            () => {
+                if self.delay_slot_clk == clk {
+                    self.cycles -= 1;
+                    if STATS {
+                        self.counts[op as usize] -= 1;
+                    }
+                    return Err(ExecError::BranchInDelaySlot { pc, word });
+                }
+            };
+        }
         macro_rules! trap {
             ($kind:expr) => {
                 return Err(ExecError::Trap {
@@ -767,13 +810,13 @@ impl Executor {
                 let target = pc.wrapping_add(4).wrapping_add(imm);
                 if taken {
                     new_next = target;
-                    self.in_delay_slot = true;
+                    self.delay_slot_clk = clk + 1;
                 } else if $likely {
                     new_pc = next_pc.wrapping_add(4);
                     new_next = next_pc.wrapping_add(8);
                     annulled = true;
                 } else {
-                    self.in_delay_slot = true;
+                    self.delay_slot_clk = clk + 1;
                 }
                 if T {
                     m.rec.cur.branch.push(BranchEvent {
@@ -799,7 +842,7 @@ impl Executor {
                     None => 0,
                 };
                 new_next = target;
-                self.in_delay_slot = true;
+                self.delay_slot_clk = clk + 1;
                 if T {
                     m.rec.cur.branch.push(BranchEvent {
                         pc,
@@ -1055,36 +1098,50 @@ impl Executor {
 
             // --- branches ---
             Beq | Beql => {
+                not_in_delay_slot!();
                 let (b, c) = (m.r::<T>(inst.rs, SLOT_RS), m.r::<T>(inst.rt, SLOT_RT));
                 branch!(b, c, b == c, likely: op == Beql, link: false)
             }
             Bne | Bnel => {
+                not_in_delay_slot!();
                 let (b, c) = (m.r::<T>(inst.rs, SLOT_RS), m.r::<T>(inst.rt, SLOT_RT));
                 branch!(b, c, b != c, likely: op == Bnel, link: false)
             }
             Blez | Blezl => {
+                not_in_delay_slot!();
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 branch!(b, 0, (b as i32) <= 0, likely: op == Blezl, link: false)
             }
             Bgtz | Bgtzl => {
+                not_in_delay_slot!();
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 branch!(b, 0, (b as i32) > 0, likely: op == Bgtzl, link: false)
             }
             Bltz | Bltzl | Bltzal | Bltzall => {
+                not_in_delay_slot!();
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 branch!(b, 0, (b as i32) < 0, likely: matches!(op, Bltzl | Bltzall), link: matches!(op, Bltzal | Bltzall))
             }
             Bgez | Bgezl | Bgezal | Bgezall => {
+                not_in_delay_slot!();
                 let b = m.r::<T>(inst.rs, SLOT_RS);
                 branch!(b, 0, (b as i32) >= 0, likely: matches!(op, Bgezl | Bgezall), link: matches!(op, Bgezal | Bgezall))
             }
-            J => jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, None::<u8>),
-            Jal => jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, Some(31u8)),
+            J => {
+                not_in_delay_slot!();
+                jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, None::<u8>)
+            }
+            Jal => {
+                not_in_delay_slot!();
+                jump!(0, (pc.wrapping_add(4) & 0xf000_0000) | imm, Some(31u8))
+            }
             Jr => {
+                not_in_delay_slot!();
                 let t = m.r::<T>(inst.rs, SLOT_RS);
                 jump!(t, t, None::<u8>)
             }
             Jalr => {
+                not_in_delay_slot!();
                 let t = m.r::<T>(inst.rs, SLOT_RS);
                 jump!(t, t, Some(inst.rd))
             }
@@ -1181,7 +1238,11 @@ impl Executor {
             Break => trap!(TrapKind::Break { code: imm }),
 
             // --- system ---
-            Syscall => self.syscall::<T>(pc, inst)?,
+            Syscall => {
+                m.pc = pc;
+                m.next_pc = next_pc;
+                self.syscall::<T>(pc, inst)?
+            }
             Sync | Synci | Pref => {}
             Rdhwr => {
                 let value = match inst.rd {
@@ -1206,9 +1267,12 @@ impl Executor {
                 if self.used_fpu.is_none() {
                     self.used_fpu = Some(FpuUse { pc, word });
                 }
+                m.pc = pc;
+                m.next_pc = next_pc;
                 fpu::exec::<T>(m, &mut self.fpu, inst)?;
             }
             Bc1f | Bc1t | Bc1fl | Bc1tl => {
+                not_in_delay_slot!();
                 if self.used_fpu.is_none() {
                     self.used_fpu = Some(FpuUse { pc, word });
                 }
@@ -1230,9 +1294,7 @@ impl Executor {
                 annulled_slot: annulled,
             });
         }
-        self.m.pc = new_pc;
-        self.m.next_pc = new_next;
-        Ok(())
+        Ok((new_pc, new_next))
     }
 
     #[inline(never)]
@@ -1313,7 +1375,7 @@ impl Executor {
         let opcode_counts: Vec<(Opcode, u64)> = all_opcodes()
             .iter()
             .zip(self.counts.iter())
-            .filter(|(_, n)| **n > 0)
+            .filter(|(_, n)| self.count_opcodes && **n > 0)
             .map(|(op, n)| (*op, *n))
             .collect();
         let mut class_counts: Vec<(InstrClass, u64)> = Vec::new();
@@ -1402,7 +1464,7 @@ impl Executor {
     }
     /// Whether the instruction at `pc` executes in a delay slot.
     pub fn in_delay_slot(&self) -> bool {
-        self.in_delay_slot
+        self.delay_slot_clk == self.cycles + 1
     }
 }
 
@@ -1451,5 +1513,75 @@ fn trap_condition(op: Opcode, b: u32, c: u32) -> bool {
         Tlt | Tlti => (b as i32) < (c as i32),
         Tltu | Tltiu => b < c,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::Segment;
+
+    /// `addiu $t0, $zero, 3; loop: addiu $t0, $t0, -1; bne $t0, $zero, loop; nop; li $v0, HALT;
+    /// move $a0, $t0; syscall`.
+    fn countdown() -> Program {
+        let halt = zkmips_abi::syscall::HALT;
+        let words = [
+            0x2408_0003u32,                // addiu $t0, $zero, 3
+            0x2508_ffff,                   // addiu $t0, $t0, -1
+            0x1500_fffe,                   // bne $t0, $zero, -2
+            0x0000_0000,                   // nop (delay slot)
+            0x3c02_0000 | (halt >> 16),    // lui $v0, HALT >> 16
+            0x3442_0000 | (halt & 0xffff), // ori $v0, $v0, HALT & 0xffff
+            0x0008_2021,                   // addu $a0, $zero, $t0
+            0x0000_000c,                   // syscall
+        ];
+        let data: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        Program {
+            entry: layout::GUEST_TEXT_START,
+            segments: vec![Segment {
+                vaddr: layout::GUEST_TEXT_START,
+                mem_size: data.len() as u32,
+                data,
+                readable: true,
+                writable: false,
+                executable: true,
+            }],
+            phdr_vaddr: None,
+            phent: 32,
+            phnum: 1,
+        }
+    }
+
+    fn run(count_opcodes: bool) -> ExecutionReport {
+        let config = ExecutorConfig {
+            count_opcodes,
+            ..ExecutorConfig::default()
+        };
+        Executor::new(&countdown(), config).unwrap().run().unwrap()
+    }
+
+    #[test]
+    fn opcode_counts_only_when_asked() {
+        let counted = run(true);
+        let uncounted = run(false);
+        // 1 + 3 * (addiu, bne, nop) + lui, ori, addu, syscall
+        assert_eq!(counted.cycles, 14);
+        assert_eq!(uncounted.cycles, counted.cycles);
+        assert_eq!(uncounted.exit_code, 0);
+        assert_eq!(counted.exit_code, 0);
+        assert!(uncounted.opcode_counts.is_empty());
+        assert!(uncounted.class_counts.is_empty());
+        let find = |op| {
+            counted
+                .opcode_counts
+                .iter()
+                .find(|(o, _)| *o == op)
+                .map(|c| c.1)
+        };
+        assert_eq!(find(Opcode::Addiu), Some(4));
+        assert_eq!(find(Opcode::Bne), Some(3));
+        assert_eq!(find(Opcode::Syscall), Some(1));
+        let total: u64 = counted.class_counts.iter().map(|c| c.1).sum();
+        assert_eq!(total, counted.cycles);
     }
 }
