@@ -189,9 +189,9 @@ fn print_stats(report: &ExecutionReport, seconds: f64, shard_cycles: u64) {
         let calls: Vec<String> = report
             .syscall_counts
             .iter()
-            .map(|(n, c)| format!("{}x{c}", syscall_label(*n)))
+            .map(|(n, c)| format!("{}:{c}", syscall_label(*n)))
             .collect();
-        let _ = writeln!(err, "stats: syscalls         {}", calls.join(" "));
+        let _ = writeln!(err, "stats: syscalls (number:count) {}", calls.join(" "));
     }
     if let Some(fpu) = &report.used_fpu {
         let _ = writeln!(
