@@ -233,16 +233,28 @@ mod tests {
 
     fn synthesize(cs: &ConstraintSystemRef<Fr>, opening: &Opening) -> Result<(), SynthesisError> {
         let row = alloc_row(cs, &opening.row);
-        let bits = (0..opening.siblings.len())
-            .map(|i| Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)))
+        let (bits, siblings, root) =
+            alloc_path(cs, opening.index, &opening.siblings, opening.root)?;
+        verify_path(&row, &bits, &siblings, &root)
+    }
+
+    /// Index bits and siblings as witnesses, the root as the public input.
+    #[allow(clippy::type_complexity)]
+    fn alloc_path(
+        cs: &ConstraintSystemRef<Fr>,
+        index: usize,
+        siblings: &[Fr],
+        root: Fr,
+    ) -> Result<(Vec<Boolean<Fr>>, Vec<FpVar<Fr>>, FpVar<Fr>), SynthesisError> {
+        let bits = (0..siblings.len())
+            .map(|i| Boolean::new_witness(cs.clone(), || Ok((index >> i) & 1 == 1)))
             .collect::<Result<Vec<_>, _>>()?;
-        let siblings = opening
-            .siblings
+        let siblings = siblings
             .iter()
             .map(|&s| FpVar::new_witness(cs.clone(), || Ok(s)))
             .collect::<Result<Vec<_>, _>>()?;
-        let root = FpVar::new_input(cs.clone(), || Ok(opening.root))?;
-        verify_path(&row, &bits, &siblings, &root)
+        let root = FpVar::new_input(cs.clone(), || Ok(root))?;
+        Ok((bits, siblings, root))
     }
 
     fn satisfied(opening: &Opening) -> bool {
@@ -331,15 +343,8 @@ mod tests {
             .iter()
             .map(|(h, row)| (*h, alloc_row(cs, row)))
             .collect::<Vec<_>>();
-        let bits = (0..opening.siblings.len())
-            .map(|i| Boolean::new_witness(cs.clone(), || Ok((opening.index >> i) & 1 == 1)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let siblings = opening
-            .siblings
-            .iter()
-            .map(|&s| FpVar::new_witness(cs.clone(), || Ok(s)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let root = FpVar::new_input(cs.clone(), || Ok(opening.root))?;
+        let (bits, siblings, root) =
+            alloc_path(cs, opening.index, &opening.siblings, opening.root)?;
         verify_batch(&openings, &bits, &siblings, &root)
     }
 
