@@ -15,6 +15,7 @@ pub mod chips;
 pub mod config;
 pub mod outer;
 pub mod security;
+pub mod shard;
 pub mod vkey;
 
 pub use vkey::{ProgramVkey, VkeyError, program_vkey, vkey_of_elf};

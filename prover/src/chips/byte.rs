@@ -1,9 +1,10 @@
 //! `ByteChip`: the byte lookup table.
 //!
 //! A preprocessed table with one row per byte pair `(x, y)` (`2^16` rows) holding `x & y`,
-//! `x | y` and `x ^ y`. Each row provides four entries on [`BYTE_BUS`]:
-//! `(AND, x, y, x&y)`, `(OR, x, y, x|y)`, `(XOR, x, y, x^y)` and `(RANGE_PAIR, x, y, 0)`, each
-//! with its own multiplicity column in the main trace.
+//! `x | y`, `x ^ y`, `x < y`, the top bit of `x` and the leading zeros of `x`. Each row provides
+//! one entry per [`ByteOp`] on [`BYTE_BUS`] — `(AND, x, y, x&y)`, …, `(RANGE_PAIR, x, y, 0)`,
+//! `(LTU, x, y, x<y)`, `(MSB, x, y, x>>7)`, `(CLZ, x, y, clz8(x))` — each with its own
+//! multiplicity column in the main trace. (`MSB`/`CLZ` ignore `y`; callers use `y = 0`.)
 //!
 //! There is nothing to constrain: the table is fixed by the preprocessed commitment, and the
 //! multiplicities may be any field elements. LogUp is sound for the queries as long as the total
@@ -36,13 +37,16 @@ pub(crate) mod prep {
     pub const AND: usize = 2;
     pub const OR: usize = 3;
     pub const XOR: usize = 4;
-    pub const WIDTH: usize = 5;
+    pub const LTU: usize = 5;
+    pub const MSB: usize = 6;
+    pub const CLZ: usize = 7;
+    pub const WIDTH: usize = 8;
 }
 
 /// Main columns: one multiplicity per [`ByteOp`], at `MULTIPLICITY + op.index()`.
 pub(crate) mod cols {
     pub const MULTIPLICITY: usize = 0;
-    pub const WIDTH: usize = 4;
+    pub const WIDTH: usize = crate::buses::ByteOp::ALL.len();
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -79,6 +83,9 @@ impl<F: Field> BaseAir<F> for ByteChip {
             chunk[prep::AND] = F::from_u8(ByteOp::And.apply(x, y));
             chunk[prep::OR] = F::from_u8(ByteOp::Or.apply(x, y));
             chunk[prep::XOR] = F::from_u8(ByteOp::Xor.apply(x, y));
+            chunk[prep::LTU] = F::from_u8(ByteOp::Ltu.apply(x, y));
+            chunk[prep::MSB] = F::from_u8(ByteOp::Msb.apply(x, y));
+            chunk[prep::CLZ] = F::from_u8(ByteOp::Clz.apply(x, y));
         }
         Some(RowMajorMatrix::new(values, prep::WIDTH))
     }
@@ -111,6 +118,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for ByteChip {
                 ByteOp::Or => prep[prep::OR].into(),
                 ByteOp::Xor => prep[prep::XOR].into(),
                 ByteOp::RangePair => AB::Expr::ZERO,
+                ByteOp::Ltu => prep[prep::LTU].into(),
+                ByteOp::Msb => prep[prep::MSB].into(),
+                ByteOp::Clz => prep[prep::CLZ].into(),
             };
             BYTE_BUS.table_entry(
                 builder,

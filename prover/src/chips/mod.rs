@@ -31,12 +31,18 @@
 //! [`air_enum!`](crate::air_enum), which tests reuse to add test-only chips.
 
 pub mod add_sub;
+pub mod alu_extra;
 pub mod bitwise;
+pub mod branch;
 pub mod byte;
+pub mod cpu;
+pub mod load_store;
 pub mod lt;
 pub mod memory;
+pub mod muldiv;
 pub mod program;
 pub mod shift;
+pub mod syscall;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod word;
@@ -50,12 +56,18 @@ use thiserror::Error;
 use crate::buses::{ALU_BUS, AluOp, ByteOp};
 
 pub use add_sub::AddSubChip;
+pub use alu_extra::AluExtraChip;
 pub use bitwise::BitwiseChip;
+pub use branch::BranchChip;
 pub use byte::ByteChip;
+pub use cpu::CpuChip;
+pub use load_store::LoadStoreChip;
 pub use lt::LtChip;
 pub use memory::MemoryBoundaryChip;
+pub use muldiv::MulDivChip;
 pub use program::ProgramChip;
 pub use shift::ShiftChip;
+pub use syscall::SyscallChip;
 
 /// One ALU operation as a chip sees it: `a = opcode(b, c)`.
 ///
@@ -107,10 +119,40 @@ pub enum TraceError {
         expected: u32,
         claimed: u32,
     },
+    #[error("{chip}: row {row}: {reason}")]
+    InvalidRow {
+        chip: &'static str,
+        row: usize,
+        reason: String,
+    },
     #[error("Program: fetch {row}: pc {pc:#010x} is not in an executable segment")]
     FetchOutsideProgram { row: usize, pc: u32 },
     #[error("Program: fetch {row}: pc {pc:#010x} holds {word:#010x}, which is not an instruction")]
     FetchOfInvalidWord { row: usize, pc: u32, word: u32 },
+    #[error("Program: fetch {row}: `{instruction}` at pc {pc:#010x} is not provable (FPU, RDHWR and BREAK are not)")]
+    Unprovable {
+        row: usize,
+        pc: u32,
+        instruction: String,
+    },
+    #[error("{chip}: cycle {clk}, pc {pc:#010x} (word {word:#010x}): {reason}")]
+    Instruction {
+        chip: &'static str,
+        clk: u32,
+        pc: u32,
+        word: u32,
+        reason: String,
+    },
+    #[error("the shard executes no instruction")]
+    EmptyShard,
+    #[error("the shard ends between a branch and its delay slot")]
+    ShardEndsInDelaySlot,
+    #[error("shard of {cycles} cycles is too long to prove")]
+    ShardTooLong { cycles: usize },
+    #[error("the record has {count} class events that belong to no instruction")]
+    UnpairedEvents { count: usize },
+    #[error("memory: {0}")]
+    Memory(#[from] memory::MemoryTraceError),
 }
 
 /// Checks `row` against the chip's supported operations and the reference semantics.
@@ -178,7 +220,7 @@ pub(crate) fn eval_alu_flags<AB: AirBuilder>(
     (is_real, opcode)
 }
 
-/// Receives the request `a = opcode(b, c)`, words as 16-bit limbs, from
+/// Receives the request `a = opcode(b, c)` (with `d = 0`), words as 16-bit limbs, from
 /// [`crate::buses::ALU_BUS`] with count `is_real` (bounded by 1).
 pub(crate) fn receive_alu_op<AB: InteractionBuilder>(
     builder: &mut AB,
@@ -186,12 +228,29 @@ pub(crate) fn receive_alu_op<AB: InteractionBuilder>(
     [a, b, c]: [[AB::Expr; 2]; 3],
     is_real: AB::Expr,
 ) {
+    receive_alu_op_with_old(
+        builder,
+        opcode,
+        [a, b, c, [AB::Expr::ZERO, AB::Expr::ZERO]],
+        is_real,
+    );
+}
+
+/// Receives the request `a = opcode(b, c, d)`, words as 16-bit limbs, from
+/// [`crate::buses::ALU_BUS`] with count `is_real` (bounded by 1).
+pub(crate) fn receive_alu_op_with_old<AB: InteractionBuilder>(
+    builder: &mut AB,
+    opcode: AB::Expr,
+    [a, b, c, d]: [[AB::Expr; 2]; 4],
+    is_real: AB::Expr,
+) {
     let [a_lo, a_hi] = a;
     let [b_lo, b_hi] = b;
     let [c_lo, c_hi] = c;
+    let [d_lo, d_hi] = d;
     ALU_BUS.receive(
         builder,
-        [opcode, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi],
+        [opcode, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi],
         Count::bounded(is_real, 1),
     );
 }
@@ -203,6 +262,15 @@ pub fn alu_chip_for(op: AluOp) -> MipsAir {
         AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Nor => MipsAir::Bitwise(BitwiseChip),
         AluOp::Sll | AluOp::Srl | AluOp::Sra | AluOp::Rotr => MipsAir::Shift(ShiftChip),
         AluOp::Slt | AluOp::Sltu => MipsAir::Lt(LtChip),
+        AluOp::Movz
+        | AluOp::Movn
+        | AluOp::Clz
+        | AluOp::Clo
+        | AluOp::Seb
+        | AluOp::Seh
+        | AluOp::Wsbh
+        | AluOp::Ext
+        | AluOp::Ins => MipsAir::AluExtra(AluExtraChip),
     }
 }
 
@@ -241,6 +309,8 @@ pub(crate) fn split_alu_rows(rows: &[AluRow]) -> [Vec<AluRow>; 4] {
             AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Nor => 1,
             AluOp::Sll | AluOp::Srl | AluOp::Sra | AluOp::Rotr => 2,
             AluOp::Slt | AluOp::Sltu => 3,
+            // Not a basic ALU chip's: the AddSub chip refuses it with `UnsupportedOp`.
+            _ => 0,
         };
         split[slot].push(*row);
     }
@@ -405,5 +475,11 @@ air_enum! {
         Shift(ShiftChip),
         Lt(LtChip),
         MemoryBoundary(MemoryBoundaryChip),
+        Cpu(CpuChip),
+        AluExtra(AluExtraChip),
+        MulDiv(MulDivChip),
+        Branch(BranchChip),
+        LoadStore(LoadStoreChip),
+        Syscall(SyscallChip),
     }
 }

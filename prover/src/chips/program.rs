@@ -28,11 +28,11 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 use thiserror::Error;
-use zkmips_executor::{Instruction, Program, decode};
+use zkmips_executor::{InstrClass, Instruction, Opcode, Program, decode};
 
 use super::{TraceError, padded_height};
 use crate::batch::MAX_LOG_TRACE_HEIGHT;
-use crate::buses::{PROGRAM_BUS, PROGRAM_MESSAGE_WIDTH};
+use crate::buses::{AluOp, PROGRAM_BUS, PROGRAM_MESSAGE_WIDTH};
 
 /// Opcode column of rows that hold no instruction: no `Opcode` discriminant is this large.
 pub const INVALID_OPCODE: u8 = 0xff;
@@ -42,22 +42,58 @@ const _: () = assert!(zkmips_executor::Opcode::ALL.len() < INVALID_OPCODE as usi
 /// the top of the executor's load range).
 pub const MAX_CODE_ADDRESS: u32 = 0x7000_0000;
 
-/// Preprocessed columns. Columns `PC..=IS_LIKELY` are, in order, the [`PROGRAM_BUS`] message
-/// (the CPU's fetch uses the same indices).
-pub mod prep {
+/// The fields of a [`PROGRAM_BUS`] message: the instruction at `pc` decoded into what the CPU
+/// needs to run it, so that the CPU holds no per-opcode decoding logic (its columns are
+/// whatever the table says, fixed by the verifying key).
+pub mod fetch {
     pub const PC: usize = 0;
+    /// The executor's `Opcode` as `u8`, forwarded to the instruction's chip.
     pub const OPCODE: usize = 1;
+    /// Register read at slot `SLOT_RS` (0 when none is read).
     pub const RS: usize = 2;
+    /// Register read at slot `SLOT_RT` (0 when none is read).
     pub const RT: usize = 3;
-    pub const RD: usize = 4;
-    pub const SA: usize = 5;
-    pub const IMM_LO: usize = 6;
-    pub const IMM_HI: usize = 7;
-    pub const HAS_DELAY_SLOT: usize = 8;
-    pub const IS_LIKELY: usize = 9;
-    /// 1 iff the row holds a decoded instruction (fields `PC..=IS_LIKELY` are the message).
-    pub const VALID: usize = 10;
-    pub const WIDTH: usize = 11;
+    /// Register written at slot `SLOT_DST` (`rd`, `rt` or 31; 0 when none is written).
+    pub const DST: usize = 4;
+    /// The operand immediate as two 16-bit halves: the extended immediate of I-type ALU
+    /// operations, loads, stores and trap-immediates; `sa` for immediate shifts;
+    /// `pos | size << 8` for EXT/INS; the absolute target of PC-relative branches and J/JAL;
+    /// 0 otherwise.
+    pub const IMM_LO: usize = 5;
+    pub const IMM_HI: usize = 6;
+    pub const READS_RS: usize = 7;
+    pub const READS_RT: usize = 8;
+    pub const WRITES_DST: usize = 9;
+    /// The destination is `$zero`: the write stores 0 whatever the result.
+    pub const DST_IS_ZERO: usize = 10;
+    /// The `AluOp` of an ALU-class instruction (LUI is `OR` of 0 and its immediate), else 0.
+    pub const ALU_OP: usize = 11;
+    /// ALU operand selection: `b = B_IS_RS·rs + B_IS_RT·rt`,
+    /// `c = C_IS_RS·rs + C_IS_RT·rt + imm`, `d = USES_D·(old destination value)`.
+    pub const B_IS_RS: usize = 12;
+    pub const B_IS_RT: usize = 13;
+    pub const C_IS_RS: usize = 14;
+    pub const C_IS_RT: usize = 15;
+    pub const USES_D: usize = 16;
+    /// Which chip proves the instruction (at most one is set; none for SYNC/SYNCI/PREF, which
+    /// do nothing).
+    pub const IS_ALU: usize = 17;
+    pub const IS_MULDIV: usize = 18;
+    /// Branches, jumps and the conditional traps (proven not to fire).
+    pub const IS_BRANCH: usize = 19;
+    pub const IS_MEM: usize = 20;
+    pub const IS_SYSCALL: usize = 21;
+    pub const HAS_DELAY_SLOT: usize = 22;
+    pub const IS_LIKELY: usize = 23;
+    pub const WIDTH: usize = 24;
+}
+
+/// Preprocessed columns: the [`PROGRAM_BUS`] message (indices of [`fetch`]), then `VALID`.
+pub mod prep {
+    pub use super::fetch::*;
+    /// 1 iff the row holds a provable instruction (fields `PC..WIDTH` are its message).
+    pub const VALID: usize = super::fetch::WIDTH;
+    pub const WIDTH: usize = VALID + 1;
 }
 
 /// Main columns.
@@ -67,20 +103,167 @@ pub(crate) mod cols {
     pub const WIDTH: usize = 1;
 }
 
-/// The [`PROGRAM_BUS`] message for fetching `instruction` at `pc`.
+/// Whether the prover covers `opcode`: everything but the FPU, RDHWR (reads host state) and
+/// BREAK (always traps). Table rows of other opcodes can never be fetched.
+pub fn is_provable(opcode: Opcode) -> bool {
+    !matches!(opcode.class(), InstrClass::Fpu) && !matches!(opcode, Opcode::Rdhwr | Opcode::Break)
+}
+
+/// The [`PROGRAM_BUS`] message for fetching `instruction` at `pc` (see [`fetch`]). Only
+/// meaningful for [`is_provable`] opcodes (the others get a message with no chip flag).
 pub fn fetch_message(pc: u32, instruction: &Instruction) -> [u32; PROGRAM_MESSAGE_WIDTH] {
-    [
-        pc,
-        instruction.opcode as u32,
+    use Opcode::*;
+    let op = instruction.opcode;
+    let (rs, rt, rd) = (
         u32::from(instruction.rs),
         u32::from(instruction.rt),
         u32::from(instruction.rd),
-        u32::from(instruction.sa),
-        instruction.imm & 0xffff,
-        instruction.imm >> 16,
-        u32::from(instruction.opcode.is_branch_or_jump()),
-        u32::from(instruction.opcode.is_likely()),
-    ]
+    );
+    let mut m = [0u32; PROGRAM_MESSAGE_WIDTH];
+    m[fetch::PC] = pc;
+    m[fetch::OPCODE] = op as u32;
+    let mut imm = 0u32;
+    // Register usage mirrors exactly which accesses the executor records.
+    let (mut reads_rs, mut reads_rt, mut dst) = (false, false, None::<u32>);
+    let alu = |m: &mut [u32; PROGRAM_MESSAGE_WIDTH], alu_op: AluOp, b: u8, c: u8| {
+        // b, c: 0 = none, 1 = rs, 2 = rt.
+        m[fetch::IS_ALU] = 1;
+        m[fetch::ALU_OP] = alu_op as u32;
+        m[fetch::B_IS_RS] = u32::from(b == 1);
+        m[fetch::B_IS_RT] = u32::from(b == 2);
+        m[fetch::C_IS_RS] = u32::from(c == 1);
+        m[fetch::C_IS_RT] = u32::from(c == 2);
+        m[fetch::USES_D] = u32::from(alu_op.uses_old_value());
+    };
+    match op {
+        Add | Addu | Sub | Subu | And | Or | Xor | Nor | Slt | Sltu | Movz | Movn => {
+            (reads_rs, reads_rt, dst) = (true, true, Some(rd));
+            alu(&mut m, alu_op_of(op), 1, 2);
+        }
+        Sll | Srl | Sra | Rotr => {
+            (reads_rt, dst, imm) = (true, Some(rd), u32::from(instruction.sa));
+            alu(&mut m, alu_op_of(op), 2, 0);
+        }
+        Sllv | Srlv | Srav | Rotrv => {
+            (reads_rs, reads_rt, dst) = (true, true, Some(rd));
+            alu(&mut m, alu_op_of(op), 2, 1);
+        }
+        Clz | Clo => {
+            (reads_rs, dst) = (true, Some(rd));
+            alu(&mut m, alu_op_of(op), 1, 0);
+        }
+        Seb | Seh | Wsbh => {
+            (reads_rt, dst) = (true, Some(rd));
+            alu(&mut m, alu_op_of(op), 2, 0);
+        }
+        Ext | Ins => {
+            // EXT/INS: pos in `sa`, size in `rd` (as the executor reads them).
+            imm = u32::from(instruction.sa) | rd << 8;
+            (reads_rs, reads_rt, dst) = (true, op == Ins, Some(rt));
+            alu(&mut m, alu_op_of(op), 1, 0);
+        }
+        Addi | Addiu | Slti | Sltiu | Andi | Ori | Xori => {
+            (reads_rs, dst, imm) = (true, Some(rt), instruction.imm);
+            alu(&mut m, alu_op_of(op), 1, 0);
+        }
+        Lui => {
+            (dst, imm) = (Some(rt), instruction.imm);
+            alu(&mut m, AluOp::Or, 0, 0);
+        }
+        Mul | Mult | Multu | Madd | Maddu | Msub | Msubu | Div | Divu | Mfhi | Mflo | Mthi
+        | Mtlo => {
+            m[fetch::IS_MULDIV] = 1;
+            reads_rs = !matches!(op, Mfhi | Mflo);
+            reads_rt = !matches!(op, Mfhi | Mflo | Mthi | Mtlo);
+            dst = matches!(op, Mul | Mfhi | Mflo).then_some(rd);
+        }
+        Beq | Bne | Beql | Bnel | Blez | Bgtz | Bltz | Bgez | Blezl | Bgtzl | Bltzl | Bgezl
+        | Bltzal | Bgezal | Bltzall | Bgezall => {
+            m[fetch::IS_BRANCH] = 1;
+            imm = pc.wrapping_add(4).wrapping_add(instruction.imm);
+            reads_rs = true;
+            reads_rt = matches!(op, Beq | Bne | Beql | Bnel);
+            dst = matches!(op, Bltzal | Bgezal | Bltzall | Bgezall).then_some(31);
+        }
+        J | Jal => {
+            m[fetch::IS_BRANCH] = 1;
+            imm = (pc.wrapping_add(4) & 0xf000_0000) | instruction.imm;
+            dst = (op == Jal).then_some(31);
+        }
+        Jr | Jalr => {
+            m[fetch::IS_BRANCH] = 1;
+            reads_rs = true;
+            dst = (op == Jalr).then_some(rd);
+        }
+        Teq | Tne | Tge | Tgeu | Tlt | Tltu => {
+            // The immediate of the register forms is a trap code, not an operand.
+            m[fetch::IS_BRANCH] = 1;
+            (reads_rs, reads_rt) = (true, true);
+        }
+        Teqi | Tnei | Tgei | Tgeiu | Tlti | Tltiu => {
+            m[fetch::IS_BRANCH] = 1;
+            (reads_rs, imm) = (true, instruction.imm);
+        }
+        Lb | Lbu | Lh | Lhu | Lw | Ll | Lwl | Lwr | Sb | Sh | Sw | Swl | Swr | Sc => {
+            m[fetch::IS_MEM] = 1;
+            imm = instruction.imm;
+            reads_rs = true;
+            reads_rt = matches!(op, Lwl | Lwr | Sb | Sh | Sw | Swl | Swr | Sc);
+            dst = matches!(op, Lb | Lbu | Lh | Lhu | Lw | Ll | Lwl | Lwr | Sc).then_some(rt);
+        }
+        Syscall => m[fetch::IS_SYSCALL] = 1,
+        // No architectural effect on this machine; unprovable opcodes get no chip.
+        _ => {}
+    }
+    if reads_rs {
+        m[fetch::READS_RS] = 1;
+        m[fetch::RS] = rs;
+    }
+    if reads_rt {
+        m[fetch::READS_RT] = 1;
+        m[fetch::RT] = rt;
+    }
+    if let Some(dst) = dst {
+        m[fetch::WRITES_DST] = 1;
+        m[fetch::DST] = dst;
+        m[fetch::DST_IS_ZERO] = u32::from(dst == 0);
+    }
+    m[fetch::IMM_LO] = imm & 0xffff;
+    m[fetch::IMM_HI] = imm >> 16;
+    m[fetch::HAS_DELAY_SLOT] = u32::from(op.is_branch_or_jump());
+    m[fetch::IS_LIKELY] = u32::from(op.is_likely());
+    m
+}
+
+/// The [`AluOp`] proving an ALU-class `opcode` (LUI excluded: it is `OR` with 0).
+fn alu_op_of(opcode: Opcode) -> AluOp {
+    use Opcode::*;
+    match opcode {
+        Add | Addi => AluOp::Add,
+        Addu | Addiu => AluOp::Addu,
+        Sub => AluOp::Sub,
+        Subu => AluOp::Subu,
+        And | Andi => AluOp::And,
+        Or | Ori | Lui => AluOp::Or,
+        Xor | Xori => AluOp::Xor,
+        Nor => AluOp::Nor,
+        Slt | Slti => AluOp::Slt,
+        Sltu | Sltiu => AluOp::Sltu,
+        Sll | Sllv => AluOp::Sll,
+        Srl | Srlv => AluOp::Srl,
+        Sra | Srav => AluOp::Sra,
+        Rotr | Rotrv => AluOp::Rotr,
+        Movz => AluOp::Movz,
+        Movn => AluOp::Movn,
+        Clz => AluOp::Clz,
+        Clo => AluOp::Clo,
+        Seb => AluOp::Seb,
+        Seh => AluOp::Seh,
+        Wsbh => AluOp::Wsbh,
+        Ext => AluOp::Ext,
+        Ins => AluOp::Ins,
+        other => unreachable!("{other:?} is not an ALU operation"),
+    }
 }
 
 /// Why a program cannot be turned into a program table.
@@ -203,7 +386,17 @@ impl ProgramChip {
                         word: self.words[row].word,
                     });
                 }
-                Some(_) => {}
+                Some(&row) => {
+                    if let Some(instruction) =
+                        self.words[row].instruction.filter(|i| !is_provable(i.opcode))
+                    {
+                        return Err(TraceError::Unprovable {
+                            row: index,
+                            pc,
+                            instruction: instruction.disassemble(pc),
+                        });
+                    }
+                }
             }
         }
         Ok(self.fill_trace(pcs))
@@ -235,8 +428,8 @@ impl<F: Field> BaseAir<F> for ProgramChip {
                 continue;
             };
             out[prep::PC] = F::from_u32(word.pc);
-            if let Some(instruction) = &word.instruction {
-                for (cell, value) in out.iter_mut().zip(fetch_message(word.pc, instruction)) {
+            if let Some(instruction) = word.instruction.filter(|i| is_provable(i.opcode)) {
+                for (cell, value) in out.iter_mut().zip(fetch_message(word.pc, &instruction)) {
                     *cell = F::from_u32(value);
                 }
                 out[prep::VALID] = F::ONE;
@@ -325,9 +518,15 @@ pub(crate) mod tests {
         assert_eq!(beql.opcode, Opcode::Beql);
         let message = fetch_message(TEXT + 4, &beql);
         assert_eq!(
-            &message[8..],
+            &message[fetch::HAS_DELAY_SLOT..],
             &[1, 1],
             "beql has a delay slot and is likely"
+        );
+        assert_eq!(message[fetch::IS_BRANCH], 1);
+        assert_eq!(
+            message[fetch::IMM_LO] + (message[fetch::IMM_HI] << 16),
+            TEXT + 4 + 4 + 8,
+            "the table holds the absolute target"
         );
         assert_eq!(chip.instruction_at(TEXT + 12), None, "undecodable word");
         assert_eq!(chip.instruction_at(0x0041_0000), None, "data is not code");
@@ -337,7 +536,11 @@ pub(crate) mod tests {
         let addiu = row(0);
         assert_eq!(addiu[prep::PC], Val::from_u32(TEXT));
         assert_eq!(addiu[prep::OPCODE], Val::from_u8(Opcode::Addiu as u8));
-        assert_eq!(addiu[prep::RT], Val::from_u8(2));
+        assert_eq!(addiu[prep::DST], Val::from_u8(2));
+        assert_eq!(addiu[prep::RS], Val::ZERO);
+        assert_eq!(addiu[prep::READS_RS], Val::ONE);
+        assert_eq!(addiu[prep::IS_ALU], Val::ONE);
+        assert_eq!(addiu[prep::ALU_OP], Val::from_u8(AluOp::Addu as u8));
         assert_eq!(addiu[prep::IMM_LO], Val::from_u32(5));
         assert_eq!(addiu[prep::VALID], Val::ONE);
         let invalid = row(3);
@@ -403,7 +606,7 @@ pub(crate) mod tests {
         let chip = chip();
         let mut fixture = FetchFixture::new(chip.clone(), &fetches());
         let mut message = fetch_message(TEXT, &chip.instruction_at(TEXT).unwrap());
-        message[prep::RT] = 3;
+        message[prep::DST] = 3;
         fixture.set_fetch(0, message);
         assert_rejected(&fixture.tables());
     }

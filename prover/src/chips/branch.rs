@@ -1,0 +1,29 @@
+//! `BranchChip`: branches, jumps and non-firing traps.
+//!
+//! Under construction: the chip below has no columns' meaning yet and is not part of any proof.
+
+use p3_air::{Air, BaseAir, PermutationAirBuilder};
+use p3_lookup::InteractionBuilder;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BranchChip;
+
+impl BranchChip {
+    pub const fn name(&self) -> &'static str {
+        "Branch"
+    }
+}
+
+impl<F> BaseAir<F> for BranchChip {
+    fn width(&self) -> usize {
+        1
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for BranchChip {
+    fn eval(&self, _builder: &mut AB) {}
+}
