@@ -70,6 +70,7 @@ echo "building C example c-sum" >&2
 mipsel-linux-gnu-gcc -O2 -march=mips32r2 -nostdlib -ffreestanding -static -fno-pic -mno-abicalls \
     -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
     -I "$repo_dir/zkvm/c" -T "$repo_dir/zkvm/c/link.ld" \
-    "$repo_dir/zkvm/c/start.S" "$examples_dir/c-sum/sum.c" -lgcc -o "$examples_dir/bin/c-sum.elf"
+    "$repo_dir/zkvm/c/start.S" "$repo_dir/zkvm/c/zkmips.c" "$examples_dir/c-sum/sum.c" -lgcc \
+    -o "$examples_dir/bin/c-sum.elf"
 
 ls -l "$examples_dir"/bin/*.elf >&2

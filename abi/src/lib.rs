@@ -17,7 +17,11 @@ pub mod syscall {
     /// proven statement. Returns the number of bytes written.
     pub const WRITE: u32 = 0x0001_0001;
     /// Append `$a1` bytes at `$a0` to the public-values stream. The proof binds the SHA-256 digest of the
-    /// whole stream.
+    /// whole stream, through memory: the guest keeps a running SHA-256 of everything it commits and, just
+    /// before [`HALT`], stores the digest at [`super::layout::PUBLIC_DIGEST_ADDR`]. The verifier reads that
+    /// region from the proven final memory and checks it equals the SHA-256 of the public values it was
+    /// given. The SDKs do both halves; a guest that issues `COMMIT` or `HALT` by hand must too, or its proof
+    /// does not verify.
     pub const COMMIT: u32 = 0x0001_0002;
     /// Returns in `$v0` the length in bytes of the next item of the input stream, or
     /// [`super::NO_MORE_ITEMS`] when the stream is exhausted. Does not consume the item.
@@ -54,6 +58,16 @@ pub mod fd {
 pub mod layout {
     /// Accesses below this address fault (catches null-pointer dereferences).
     pub const NULL_GUARD_END: u32 = 0x0000_1000;
+    /// Where a guest publishes the SHA-256 digest of its public values before it halts: memory byte
+    /// `PUBLIC_DIGEST_ADDR + i` holds digest byte `i` (so on this little-endian machine word `k` of the region
+    /// is `u32::from_le_bytes(digest[4k..4k + 4])`). The verifier compares the final value of these
+    /// [`PUBLIC_DIGEST_LEN`] bytes with the SHA-256 of the claimed public values, which is how a proof binds
+    /// them (see [`super::syscall::COMMIT`]). The region is the first bytes above the null guard, where no
+    /// linker script, heap, `mmap` area or stack ever reaches (code starts at [`GUEST_TEXT_START`]), so only
+    /// the exit path of the guest's runtime writes it.
+    pub const PUBLIC_DIGEST_ADDR: u32 = 0x0000_1000;
+    /// Length in bytes of the digest region at [`PUBLIC_DIGEST_ADDR`] (one SHA-256 digest).
+    pub const PUBLIC_DIGEST_LEN: u32 = 32;
     /// Accesses at or above this address fault (MIPS kseg0..kseg3 are kernel space).
     pub const USER_END: u32 = 0x8000_0000;
     /// Initial stack pointer region: the argc/argv/envp/auxv block is written just below this.

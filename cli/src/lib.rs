@@ -1,4 +1,5 @@
 //! The zkmips command-line tool's library: each subcommand's logic, so it can be tested.
 
 pub mod build;
+pub mod prove;
 pub mod run;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use zkmips_cli::build::{BuildOptions, build_guest};
+use zkmips_cli::prove::{ProveArgs, VerifyArgs, prove, verify};
 use zkmips_cli::run::{RunArgs, RunOutcome, run};
 
 /// Exit code for a guest that stopped on an error, or a host-side failure.
@@ -36,6 +37,10 @@ enum Command {
         #[arg(short, long, value_name = "OUT.elf")]
         output: Option<std::path::PathBuf>,
     },
+    /// Prove a run of a zkVM guest: every shard, written to one proof file.
+    Prove(ProveArgs),
+    /// Verify a proof file and print the proven exit code and public values.
+    Verify(VerifyArgs),
     /// Print a program's verifying key (bytes32 hex).
     Vkey {
         /// The program's ELF file.
@@ -86,6 +91,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Prove(args) => report(prove(&args)),
+        Command::Verify(args) => report(verify(&args)),
         Command::Vkey { program } => {
             let vkey = std::fs::read(&program)
                 .map_err(|err| format!("cannot read {}: {err}", program.display()))
@@ -103,6 +110,17 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_ERROR)
                 }
             }
+        }
+    }
+}
+
+/// Exit status of a host-side command: success, or the error chain on stderr.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

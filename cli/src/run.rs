@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use zkmips_executor::{
     DEFAULT_SHARD_CYCLES, ExecError, ExecutionReport, Executor, ExecutorConfig, Mode, Program,
-    Shard, SyscallConfig,
+    PublicDigestStatus, Shard, SyscallConfig, public_digest_status,
 };
 
 /// Options of `zkmips run`.
@@ -153,12 +153,23 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             .with_context(|| format!("cannot write public values to {}", path.display()))?;
     }
     if args.stats {
-        print_stats(&report, elapsed.as_secs_f64(), args.shard_cycles);
+        let digest_status = public_digest_status(executor.memory(), &report.public_values);
+        print_stats(
+            &report,
+            elapsed.as_secs_f64(),
+            args.shard_cycles,
+            digest_status,
+        );
     }
     Ok(RunOutcome::Exited(report.exit_code))
 }
 
-fn print_stats(report: &ExecutionReport, seconds: f64, shard_cycles: u64) {
+fn print_stats(
+    report: &ExecutionReport,
+    seconds: f64,
+    shard_cycles: u64,
+    digest_status: PublicDigestStatus,
+) {
     let mut err = std::io::stderr().lock();
     let mhz = report.cycles as f64 / seconds.max(1e-9) / 1e6;
     let _ = writeln!(err, "stats: exit code        {}", report.exit_code);
@@ -201,13 +212,32 @@ fn print_stats(report: &ExecutionReport, seconds: f64, shard_cycles: u64) {
         );
     }
     let digest = Sha256::digest(&report.public_values);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let _ = writeln!(
         err,
         "stats: public values    {} bytes",
         report.public_values.len()
     );
-    let _ = writeln!(err, "stats: public values sha256: {hex}");
+    let _ = writeln!(err, "stats: public values sha256: {}", hex(&digest));
+    let _ = writeln!(err, "stats: {}", public_digest_line(digest_status));
+}
+
+/// Whether the guest's runtime stored the public-values digest where the verifier reads it (see
+/// `zkmips_abi::layout::PUBLIC_DIGEST_ADDR`): without it, a proof of this run would not verify.
+fn public_digest_line(status: PublicDigestStatus) -> String {
+    match status {
+        PublicDigestStatus::Published => "public values digest: published".to_string(),
+        PublicDigestStatus::Mismatch { expected, found } => format!(
+            "public values digest: missing or wrong (expected {} at {:#x}, found {}); a proof of this \
+             run will not verify",
+            hex(&expected),
+            zkmips_abi::layout::PUBLIC_DIGEST_ADDR,
+            hex(&found)
+        ),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Linux o32 syscalls by their decimal number (as `strace`/the kernel tables show them), zkVM services in hex.

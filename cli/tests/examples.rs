@@ -1,6 +1,10 @@
 //! Runs every prebuilt example guest (`examples/bin/*.elf`) through `zkmips run` and checks its stdout, exit
 //! code and committed public values against values computed here on the host with independent code
-//! (the host `sha2` / `tiny-keccak` crates, a direct Fibonacci loop, a plain Adler-32, ...).
+//! (the host `sha2` / `tiny-keccak` crates, a direct Fibonacci loop, a plain Adler-32, ...), and that every
+//! exit path publishes the SHA-256 of the public values at `PUBLIC_DIGEST_ADDR`, where the verifier reads it.
+#[macro_use]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -129,6 +133,12 @@ fn fibonacci_stats_report_the_public_values_digest() {
         run.stderr
             .contains(&format!("public values sha256: {digest}")),
         "stats must name the public-values digest {digest}:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("stats: public values digest: published\n"),
+        "stats must confirm the guest published the digest:\n{}",
         run.stderr
     );
 }
@@ -375,7 +385,7 @@ fn c_sum_without_input_exits_with_3() {
 
 #[test]
 fn prebuilt_elf_files_have_the_sdk_layout() {
-    use zkmips_abi::layout::{GUEST_TEXT_START, PAGE_SIZE};
+    use zkmips_abi::layout::{GUEST_TEXT_START, PAGE_SIZE, PUBLIC_DIGEST_ADDR, PUBLIC_DIGEST_LEN};
     for name in [
         "fibonacci",
         "sha256",
@@ -404,6 +414,11 @@ fn prebuilt_elf_files_have_the_sdk_layout() {
                 segment.vaddr % PAGE_SIZE,
                 0,
                 "{name}: segment {:#x} shares a page",
+                segment.vaddr
+            );
+            assert!(
+                segment.vaddr >= PUBLIC_DIGEST_ADDR + PUBLIC_DIGEST_LEN,
+                "{name}: segment {:#x} covers the public-values digest region",
                 segment.vaddr
             );
         }
@@ -443,6 +458,14 @@ fn c_header_matches_the_abi() {
         ("ZKMIPS_NO_MORE_ITEMS", zkmips_abi::NO_MORE_ITEMS),
         ("ZKMIPS_STDOUT", zkmips_abi::fd::STDOUT),
         ("ZKMIPS_STDERR", zkmips_abi::fd::STDERR),
+        (
+            "ZKMIPS_PUBLIC_DIGEST_ADDR",
+            zkmips_abi::layout::PUBLIC_DIGEST_ADDR,
+        ),
+        (
+            "ZKMIPS_PUBLIC_DIGEST_LEN",
+            zkmips_abi::layout::PUBLIC_DIGEST_LEN,
+        ),
     ];
     for (name, value) in expected {
         assert_eq!(define(name), value, "{name}");
@@ -559,4 +582,240 @@ fn sdk_check_hint_output_reaches_the_host() {
     let mut expected = postcard::to_allocvec(&(1_000_000_000_005u64, 1_000_000u64)).unwrap();
     expected.extend(b"done");
     assert_eq!(report.hint_output, expected);
+}
+
+/// SHA-256 of the empty string (FIPS 180-4 example): what a guest that commits nothing publishes.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// A finished run through the executor library, with what the guest left in the digest region.
+struct LibraryRun {
+    exit_code: u32,
+    stdout: String,
+    stderr: String,
+    public_values: Vec<u8>,
+    /// The `PUBLIC_DIGEST_LEN` bytes at `PUBLIC_DIGEST_ADDR` in the final memory.
+    published: [u8; 32],
+    status: zkmips_executor::PublicDigestStatus,
+}
+
+/// Runs `examples/bin/<name>.elf` in the executor library (`zkmips run` does not expose final memory).
+fn run_in_library(
+    name: &str,
+    inputs: Vec<Vec<u8>>,
+    hints: Vec<Vec<u8>>,
+    args: &[&str],
+) -> LibraryRun {
+    run_elf_in_library(&example_elf(name), name, inputs, hints, args)
+}
+
+/// Runs the ELF at `path` in the executor library with `name` as `argv[0]`.
+fn run_elf_in_library(
+    path: &Path,
+    name: &str,
+    inputs: Vec<Vec<u8>>,
+    hints: Vec<Vec<u8>>,
+    args: &[&str],
+) -> LibraryRun {
+    use zkmips_executor::{
+        Executor, ExecutorConfig, Program, public_digest_status, published_public_digest,
+    };
+    let program = Program::from_elf(&std::fs::read(path).unwrap()).unwrap();
+    let mut config = ExecutorConfig {
+        args: std::iter::once(name)
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect(),
+        ..ExecutorConfig::default()
+    };
+    config.syscalls.inputs = inputs;
+    config.syscalls.hints = hints;
+    let mut executor = Executor::new(&program, config).unwrap();
+    let report = executor
+        .run()
+        .unwrap_or_else(|err| panic!("{name}: the run stopped on an error: {err}"));
+    LibraryRun {
+        exit_code: report.exit_code,
+        stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
+        published: published_public_digest(executor.memory()),
+        status: public_digest_status(executor.memory(), &report.public_values),
+        public_values: report.public_values,
+    }
+}
+
+/// The published digest is SHA-256 of the public values (recomputed here with the host `sha2` crate), and
+/// the executor's own check agrees.
+fn assert_digest_published(what: &str, run: &LibraryRun) {
+    assert_eq!(
+        hex(&run.published),
+        hex(&Sha256::digest(&run.public_values)),
+        "{what}: digest region vs sha256 of {} public-value bytes; stderr:\n{}",
+        run.public_values.len(),
+        run.stderr
+    );
+    assert_eq!(
+        run.status,
+        zkmips_executor::PublicDigestStatus::Published,
+        "{what}"
+    );
+}
+
+fn sample(path: &str) -> Vec<u8> {
+    std::fs::read(repo().join("examples").join(path)).unwrap()
+}
+
+#[test]
+fn every_example_publishes_the_public_values_digest() {
+    let (sdk_inputs, sdk_hints) = sdk_check_files("digest-sdk", 1_000_000);
+    let read_all = |paths: Vec<PathBuf>| -> Vec<Vec<u8>> {
+        paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    let cases = [
+        ("fibonacci", vec![sample("fibonacci/input.bin")], vec![]),
+        ("sha256", vec![sample("sha256/input.txt")], vec![]),
+        ("keccak", vec![sample("keccak/input.txt")], vec![]),
+        ("serde-demo", vec![sample("serde-demo/input.bin")], vec![]),
+        ("c-sum", vec![sample("c-sum/input.txt")], vec![]),
+        ("sdk-check", read_all(sdk_inputs), read_all(sdk_hints)),
+    ];
+    for (name, inputs, hints) in cases {
+        let run = run_in_library(name, inputs, hints, &[]);
+        assert_eq!(run.exit_code, 0, "{name}; stderr:\n{}", run.stderr);
+        assert!(!run.public_values.is_empty(), "{name} commits something");
+        assert_digest_published(name, &run);
+    }
+}
+
+#[test]
+fn guests_that_commit_nothing_publish_the_empty_digest() {
+    assert_eq!(
+        hex(&Sha256::digest(b"")),
+        EMPTY_SHA256,
+        "the host reference"
+    );
+    // A Rust panic (short input, then no input at all) and a C guest returning 3 from main.
+    let cases = [
+        ("fibonacci", vec![vec![1u8, 2, 3]], 1),
+        ("fibonacci", vec![], 1),
+        ("c-sum", vec![], 3),
+    ];
+    for (name, inputs, exit_code) in cases {
+        let run = run_in_library(name, inputs, vec![], &[]);
+        assert_eq!(run.exit_code, exit_code, "{name}; stderr:\n{}", run.stderr);
+        assert!(run.public_values.is_empty(), "{name} commits nothing");
+        assert_eq!(hex(&run.published), EMPTY_SHA256, "{name}");
+        assert_digest_published(name, &run);
+    }
+}
+
+/// sdk-check commits its public values in pieces (the long argument list, an empty slice, then a few short
+/// fields). Padding its argument makes the total length end at every interesting offset of a 64-byte
+/// SHA-256 block: the running hash must split pieces across blocks and put the length in an extra block
+/// when fewer than 9 bytes are left. `exit-code=N` makes the guest leave through `zkmips_zkvm::halt(N)`.
+#[test]
+fn sdk_check_publishes_the_digest_of_pieces_across_block_boundaries() {
+    let (inputs, hints) = sdk_check_files("digest-pieces", 1_000_000);
+    let inputs: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let hints: Vec<Vec<u8>> = hints.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let base = run_in_library("sdk-check", inputs.clone(), hints.clone(), &["x"]);
+    assert_eq!(base.exit_code, 0, "stderr:\n{}", base.stderr);
+    let base_len = base.public_values.len();
+    // Longer args move the end by the same number of bytes while the postcard length prefix stays 1 byte.
+    for residue in [0usize, 1, 55, 56, 63] {
+        let extra = (residue + 64 - base_len % 64) % 64 + 64;
+        let arg = "x".repeat(1 + extra);
+        let run = run_in_library("sdk-check", inputs.clone(), hints.clone(), &[&arg]);
+        assert_eq!(run.exit_code, 0, "stderr:\n{}", run.stderr);
+        assert_eq!(
+            run.public_values.len() % 64,
+            residue,
+            "the padding arithmetic"
+        );
+        assert_digest_published(
+            &format!("{} public-value bytes", run.public_values.len()),
+            &run,
+        );
+    }
+    let run = run_in_library("sdk-check", inputs, hints, &["exit-code=7"]);
+    assert_eq!(run.exit_code, 7, "stderr:\n{}", run.stderr);
+    assert_digest_published("explicit halt(7)", &run);
+}
+
+/// A guest whose runtime halts without publishing (here a two-instruction program: `HALT(0)`) is reported by
+/// `zkmips run --stats`: a proof of it would not verify.
+#[test]
+fn stats_report_a_missing_digest() {
+    const TEXT: u32 = 0x0040_0000;
+    const HEADERS: u32 = 52 + 32;
+    let code = [0x3c02_0001u32, 0x0000_000c]; // lui $v0, 1 (HALT = 0x1_0000); syscall
+    let mut elf = Vec::new();
+    elf.extend(b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0"); // 32-bit, little-endian, version 1
+    for half in [2u16, 8, 0] {
+        elf.extend(half.to_le_bytes()); // ET_EXEC, EM_MIPS, (high half of e_version)
+    }
+    elf.truncate(20);
+    elf.extend(1u32.to_le_bytes()); // e_version
+    elf.extend((TEXT + HEADERS).to_le_bytes()); // e_entry
+    elf.extend(52u32.to_le_bytes()); // e_phoff
+    elf.extend(0u32.to_le_bytes()); // e_shoff
+    elf.extend(0x7000_1000u32.to_le_bytes()); // e_flags: MIPS32r2, o32
+    for half in [52u16, 32, 1, 40, 0, 0] {
+        elf.extend(half.to_le_bytes()); // ehsize, phentsize, phnum, shentsize, shnum, shstrndx
+    }
+    let size = HEADERS + 4 * code.len() as u32;
+    // PT_LOAD of the whole file at TEXT, R+X.
+    for word in [1u32, 0, TEXT, TEXT, size, size, 5, 0x1000] {
+        elf.extend(word.to_le_bytes());
+    }
+    for word in code {
+        elf.extend(word.to_le_bytes());
+    }
+    let path = scratch("no-digest.elf");
+    std::fs::write(&path, &elf).unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_zkmips"))
+        .arg("run")
+        .arg(&path)
+        .arg("--stats")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "stats: public values digest: missing or wrong (expected {EMPTY_SHA256}"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("digest: published"), "{stderr}");
+}
+
+/// The C SDK's running hash (`zkvm/c/zkmips.c`), on a test guest that commits a message in pieces: message
+/// lengths end at every interesting offset of a 64-byte block, pieces straddle block boundaries, and both
+/// exits (return from `main`, `zkmips_halt`) publish. The guest also prints `zkmips_public_digest()`.
+#[test]
+fn c_sdk_publishes_the_digest_of_pieces_across_block_boundaries() {
+    require_tools!(support::GCC);
+    let elf = support::build_c_guest("sdk_commit_pieces");
+    let pieces: Vec<u8> = vec![1, 0, 2, 3, 61, 64, 5, 0, 70, 9];
+    for len in [0usize, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 300, 1000] {
+        let message: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+        let expected = hex(&Sha256::digest(&message));
+        for halt_explicitly in [false, true] {
+            let mut inputs = vec![message.clone(), pieces.clone()];
+            if halt_explicitly {
+                inputs.push(Vec::new());
+            }
+            let what = format!("{len} bytes, explicit halt: {halt_explicitly}");
+            let run = run_elf_in_library(&elf, "sdk_commit_pieces", inputs, vec![], &[]);
+            assert_eq!(run.exit_code, if halt_explicitly { 5 } else { 0 }, "{what}");
+            assert_eq!(run.public_values, message, "{what}");
+            assert_eq!(
+                run.stdout,
+                format!("{expected}\n"),
+                "{what}: zkmips_public_digest"
+            );
+            assert_digest_published(&what, &run);
+        }
+    }
 }

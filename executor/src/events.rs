@@ -2,7 +2,8 @@
 //!
 //! # Memory model
 //! Registers are memory-mapped into the low, never-valid part of the address space: general-purpose
-//! register `i` is "address" `i`, HI is [`REG_HI`] and LO is [`REG_LO`]. Real memory addresses are always
+//! register `i` is "address" `i`, HI is [`REG_HI`], LO is [`REG_LO`] and the LL/SC link bit is
+//! [`REG_LLBIT`] (value 0 or 1: LL writes 1, SC reads it and writes 0). Real memory addresses are always
 //! `>= zkmips_abi::layout::NULL_GUARD_END` and word-aligned (byte and halfword accesses touch their
 //! containing word), so the two never collide and one memory argument covers both. See
 //! [`is_register`].
@@ -35,8 +36,13 @@ use crate::instruction::Opcode;
 pub const REG_HI: u32 = 32;
 /// "Address" of LO in the register space.
 pub const REG_LO: u32 = 33;
+/// "Address" of the LL/SC link bit (LLbit) in the register space: 0 or 1. LL sets it, SC reads and
+/// clears it (succeeding iff it was 1), both at [`SLOT_LLBIT`]. Nothing else touches it: the zkVM has no
+/// exception return (ERET), the only other event that clears LLbit in MIPS32r2, and syscalls leave it
+/// alone. Being a location, it is carried across shards by the memory argument like a register.
+pub const REG_LLBIT: u32 = 34;
 /// Number of locations in the register space.
-pub const NUM_REG_LOCATIONS: usize = 34;
+pub const NUM_REG_LOCATIONS: usize = 35;
 
 /// Whether a [`MemoryAccess::addr`] names a register rather than memory.
 #[inline(always)]
@@ -58,6 +64,9 @@ pub const SLOT_MEM: u64 = 4;
 pub const SLOT_DST: u64 = 5;
 /// Timestamp slot: every access made by a syscall (merged per location).
 pub const SLOT_SYSCALL: u64 = 6;
+/// Timestamp slot: the LLbit ([`REG_LLBIT`]) access of LL (write 1) and SC (read, write 0); the last
+/// access of the instruction.
+pub const SLOT_LLBIT: u64 = 7;
 /// Timestamps per cycle.
 pub const SLOTS_PER_CYCLE: u64 = 8;
 
@@ -180,7 +189,8 @@ pub struct BranchEvent {
 
 /// Load or store. `addr` is the effective byte address; `mem_prev`/`mem_value` are the containing word
 /// before/after; `reg_value` is the register value stored or loaded (after merging for LWL/LWR).
-/// For SC, `reg_value` is the success flag written back; a failed SC leaves memory unchanged.
+/// For SC, `reg_value` is the success flag written back; a failed SC leaves memory unchanged. LL and SC
+/// also access [`REG_LLBIT`] at [`SLOT_LLBIT`] (only in the access list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryEvent {
     pub opcode: Opcode,

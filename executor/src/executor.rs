@@ -12,8 +12,10 @@
 //!   `teq divisor, $zero, 7`, so compiled code traps before reaching this.
 //! - DIV of `i32::MIN` by `-1`: `LO = i32::MIN`, `HI = 0` (the wrapping result).
 //! - A branch or jump in a delay slot is an error ([`ExecError::BranchInDelaySlot`]).
-//! - SC succeeds iff the LL bit is set; LL sets it, SC and every SYSCALL clear it (Linux clears it on
-//!   `eret`). Plain stores do not clear it (one hart, no other writers).
+//! - SC succeeds iff the LL bit is set; LL sets it, SC clears it. Syscalls do not clear it: the zkVM has
+//!   no exception return (`eret`, which clears it on Linux), and the bit is a memory-mapped location
+//!   (`events::REG_LLBIT`) that only LL and SC touch, so SC is provable. Plain stores do not clear it
+//!   (one hart, no other writers).
 //! - RDHWR: `$0` CPUNum = 0, `$1` SYNCI_Step = 0 (no caches to synchronise), `$2` CC = low 32 bits of the
 //!   cycle count, `$3` CCRes = 1, `$29` UserLocal = the thread pointer set by `set_thread_area`.
 //! - MOVZ/MOVN with a false condition leave `rd` unchanged; so does ADD/ADDI/SUB when it traps.
@@ -228,6 +230,16 @@ impl Machine {
             self.rec.reg(REG_LO, self.lo, self.lo, SLOT_LO);
         }
         self.lo
+    }
+
+    /// Set the LL/SC link bit, recording the access to [`REG_LLBIT`] (previous bit, new bit).
+    #[inline(always)]
+    fn set_llbit<const T: bool>(&mut self, value: bool) {
+        if T {
+            self.rec
+                .reg(REG_LLBIT, self.llbit as u32, value as u32, SLOT_LLBIT);
+        }
+        self.llbit = value;
     }
 
     /// Record a read of the memory word containing `addr` (already checked).
@@ -1154,7 +1166,7 @@ impl Executor {
             Lw => load!(load_word, |v| v),
             Ll => {
                 load!(load_word, |v| v);
-                m.llbit = true;
+                m.set_llbit::<T>(true);
             }
             Lwl | Lwr => {
                 let addr = m.r::<T>(inst.rs, SLOT_RS).wrapping_add(imm);
@@ -1216,8 +1228,10 @@ impl Executor {
                 if T {
                     m.rec.mem(addr, prev, new, SLOT_MEM);
                 }
-                m.llbit = false;
                 m.w::<T>(inst.rt, ok);
+                // Read-and-clear at `SLOT_LLBIT`, after the `rt` write: accesses stay in
+                // timestamp order.
+                m.set_llbit::<T>(false);
                 mem_event!(addr, ok, prev, new);
             }
 
@@ -1319,7 +1333,8 @@ impl Executor {
             m.rec.end_syscall();
         }
         let outcome = outcome?;
-        m.llbit = false;
+        // Syscalls leave LLbit alone (see `events::REG_LLBIT`): an LL ... SC pair around a syscall
+        // behaves as if the syscall were ordinary code.
         let exit = match outcome {
             SyscallOutcome::Continue => None,
             SyscallOutcome::Exit(code) => Some(code),

@@ -9,6 +9,7 @@ pub mod executor;
 pub mod image;
 pub mod instruction;
 pub mod memory;
+pub mod public_digest;
 pub mod record;
 pub mod syscalls;
 
@@ -21,5 +22,6 @@ pub use executor::{
 };
 pub use instruction::{InstrClass, Instruction, Opcode, decode};
 pub use memory::Memory;
+pub use public_digest::{PublicDigestStatus, public_digest_status, published_public_digest};
 pub use record::{CpuState, ExecutionRecord, Shard};
 pub use syscalls::{SyscallConfig, SyscallState};

@@ -215,6 +215,7 @@ impl Recorder {
                 let value = match e.addr {
                     REG_HI => state.hi,
                     REG_LO => state.lo,
+                    REG_LLBIT => state.llbit as u32,
                     r => state.regs[r as usize],
                 };
                 (value, self.reg_ts[e.addr as usize])

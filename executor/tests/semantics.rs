@@ -433,14 +433,14 @@ fn ll_sc() {
         (e.reg(T0 as usize), e.reg(T1 as usize), e.reg(T2 as usize)),
         (5, 1, 77)
     );
-    // LL; syscall; SC fails and leaves memory alone.
+    // LL; syscall; SC still succeeds: syscalls do not clear LLbit (the zkVM has no exception return).
     let mut body = li(S0, DATA).to_vec();
     body.extend(li(T1, 77));
     body.push(ll);
     body.extend(input_len);
     body.extend([syscall(), sc, lw(T2, 0, S0)]);
     let e = run_both(&body, &[5, 0, 0, 0]);
-    assert_eq!((e.reg(T1 as usize), e.reg(T2 as usize)), (0, 5));
+    assert_eq!((e.reg(T1 as usize), e.reg(T2 as usize)), (1, 77));
     // SC without LL fails; a second SC after a successful one fails too.
     let mut body = li(S0, DATA).to_vec();
     body.extend(li(T1, 77));

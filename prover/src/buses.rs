@@ -94,6 +94,18 @@ pub const SYSCALL_BUFFER_BUS: LookupBus<'static> = LookupBus::new("syscall_buffe
 /// Width of a [`SYSCALL_BUFFER_BUS`] message.
 pub const SYSCALL_BUFFER_MESSAGE_WIDTH: usize = 6;
 
+/// KECCAK_PERMUTE precompile calls, sent by the syscall chip (one per call), received by
+/// [`crate::chips::keccak::KeccakChip`] once per permutation.
+///
+/// Message: `[clk, ptr_lo, ptr_hi]`: the call's accesses are at `8 clk + SLOT_SYSCALL`; `ptr` is
+/// `$a0` (as two 16-bit limbs), the address of the 25 little-endian 64-bit lanes. The receiver
+/// proves `ptr` 4-aligned with the 200-byte state inside `[0x1000, 0x8000_0000)`, performs the
+/// 50 word accesses and proves that they write keccak-f[1600] of what they read.
+pub const KECCAK_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak");
+
+/// Width of a [`KECCAK_BUS`] message.
+pub const KECCAK_MESSAGE_WIDTH: usize = 3;
+
 /// Instruction fetches from the program table, provided by
 /// [`crate::chips::program::ProgramChip`].
 ///
@@ -274,7 +286,13 @@ impl AluOp {
             let (pos, size) = (c & 0xff, c >> 8);
             (size >= 1 && pos + size <= 32 && c >> 16 == 0).then_some((pos, size))
         };
-        let low_mask = |size: u32| if size == 32 { u32::MAX } else { (1 << size) - 1 };
+        let low_mask = |size: u32| {
+            if size == 32 {
+                u32::MAX
+            } else {
+                (1 << size) - 1
+            }
+        };
         match self {
             AluOp::Movz => Some(if c == 0 { b } else { d }),
             AluOp::Movn => Some(if c != 0 { b } else { d }),

@@ -90,12 +90,13 @@ pub fn executed_instructions<'a>(
         let clk = u32::try_from(index + 1).map_err(|_| TraceError::ShardTooLong {
             cycles: shard.cpu.len(),
         })?;
-        let instruction = program
-            .instruction_at(cpu.pc)
-            .ok_or(TraceError::FetchOutsideProgram {
-                row: index,
-                pc: cpu.pc,
-            })?;
+        let instruction =
+            program
+                .instruction_at(cpu.pc)
+                .ok_or(TraceError::FetchOutsideProgram {
+                    row: index,
+                    pc: cpu.pc,
+                })?;
         let record_error = |reason: String| TraceError::Instruction {
             chip: "Record",
             clk,

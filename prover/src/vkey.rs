@@ -43,7 +43,7 @@ use crate::chips::{ByteChip, MipsAir, ProgramChip};
 use crate::config::{InnerConfig, LeafHash, StarkGenericConfig, Val, inner_config, inner_perm};
 
 /// Bumped whenever the encoding above or the fixed tables change.
-pub const VKEY_VERSION: u32 = 1;
+pub const VKEY_VERSION: u32 = 2;
 
 const IMAGE_DOMAIN: &[u8] = b"zkmips/image/v1";
 const VKEY_DOMAIN: &[u8] = b"zkmips/vkey/v1";
@@ -89,6 +89,33 @@ impl ProgramVkey {
         }
         hex
     }
+
+    /// Parses [`Self::to_hex`]'s form (the `0x` prefix is optional). Each 4-byte group must be
+    /// a canonical KoalaBear element.
+    pub fn from_hex(text: &str) -> Result<Self, VkeyParseError> {
+        let digits = text.trim().trim_start_matches("0x");
+        if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(VkeyParseError::Format);
+        }
+        let mut digest = [0u32; 8];
+        for (i, value) in digest.iter_mut().enumerate() {
+            *value = u32::from_str_radix(&digits[8 * i..8 * i + 8], 16)
+                .map_err(|_| VkeyParseError::Format)?;
+            if *value >= <Val as PrimeField32>::ORDER_U32 {
+                return Err(VkeyParseError::NotCanonical { index: i });
+            }
+        }
+        Ok(Self { digest })
+    }
+}
+
+/// Why a verifying key string is malformed.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum VkeyParseError {
+    #[error("a verifying key is 0x followed by 64 hex digits")]
+    Format,
+    #[error("word {index} of the verifying key is not a field element")]
+    NotCanonical { index: usize },
 }
 
 fn push_word(out: &mut Vec<Val>, word: u32) {

@@ -4,13 +4,16 @@
 //! `p3_uni_stark::verify_constraints` and `recompose_quotient_from_chunks` do natively.
 //!
 //! Scope: base-field constraints (`AirBuilder::assert_zero`), main / preprocessed / periodic
-//! columns, public values and the three row selectors. Extension-field constraints (LogUp
-//! buses of batch-stark) are part of the plan in docs/WRAPPER.md.
+//! columns, public values and the three row selectors; with [`fold_mixed_constraints`] also the
+//! extension-field (LogUp) constraints of batch-stark instances, over the permutation columns,
+//! lookup challenges and terminals.
 
 use std::collections::HashMap;
 
 use ark_relations::gr1cs::SynthesisError;
-use p3_air::symbolic::{BaseEntry, BaseLeaf, SymbolicExpr, SymbolicExpression};
+use p3_air::symbolic::{
+    BaseEntry, BaseLeaf, ExtEntry, ExtLeaf, SymbolicExpr, SymbolicExpression, SymbolicExpressionExt,
+};
 use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
 use p3_koala_bear::KoalaBear;
 
@@ -227,6 +230,104 @@ pub fn fold_constraints(
     let mut accumulator = KbExtVar::constant(KoalaBearExt::ZERO);
     for constraint in constraints {
         let value = evaluator.eval(constraint)?.into_ext();
+        accumulator = accumulator.mul(alpha)?.add(&value)?;
+    }
+    Ok(accumulator)
+}
+
+/// What an instance's extension-field (LogUp) constraints read besides the opened rows: the
+/// permutation columns at ζ and ζ·g (each already recomposed into one extension value), the
+/// instance's lookup challenges and its lookup terminal(s), as p3-batch-stark's
+/// `VerifierConstraintFolderWithLookups` hands them to the AIR.
+pub struct LookupRowsVar<'a> {
+    pub permutation_local: &'a [KbExtVar],
+    pub permutation_next: &'a [KbExtVar],
+    pub challenges: &'a [KbExtVar],
+    pub values: &'a [KbExtVar],
+}
+
+/// One constraint of a batch-STARK instance, in the global emission order the verifier folds:
+/// base-field (`assert_zero`) or extension-field (`assert_zero_ext`, the LogUp constraints).
+#[derive(Clone, Debug)]
+pub enum MixedConstraint {
+    Base(SymbolicExpression<KoalaBear>),
+    Ext(SymbolicExpressionExt<KoalaBear, KoalaBearExt>),
+}
+
+struct ExtEvaluator<'a> {
+    base: Evaluator<'a>,
+    lookups: &'a LookupRowsVar<'a>,
+    memo: HashMap<*const SymbolicExpressionExt<KoalaBear, KoalaBearExt>, Evaluated>,
+}
+
+impl ExtEvaluator<'_> {
+    fn leaf(
+        &mut self,
+        leaf: &ExtLeaf<KoalaBear, KoalaBearExt>,
+    ) -> Result<Evaluated, SynthesisError> {
+        let lookups = self.lookups;
+        Ok(match leaf {
+            ExtLeaf::Base(expr) => self.base.eval(expr)?,
+            ExtLeaf::ExtConstant(c) => Evaluated::Ext(Box::new(KbExtVar::constant(*c))),
+            ExtLeaf::ExtVariable(v) => match v.entry {
+                ExtEntry::Permutation { offset: 0 } => column(lookups.permutation_local, v.index)?,
+                ExtEntry::Permutation { offset: 1 } => column(lookups.permutation_next, v.index)?,
+                ExtEntry::Challenge => column(lookups.challenges, v.index)?,
+                ExtEntry::PermutationValue => column(lookups.values, v.index)?,
+                // Only the current and next permutation rows are opened.
+                ExtEntry::Permutation { .. } => return Err(SynthesisError::Unsatisfiable),
+            },
+        })
+    }
+
+    fn eval(
+        &mut self,
+        expr: &SymbolicExpressionExt<KoalaBear, KoalaBearExt>,
+    ) -> Result<Evaluated, SynthesisError> {
+        let key = expr as *const _;
+        if let Some(done) = self.memo.get(&key) {
+            return Ok(done.clone());
+        }
+        let value = match expr {
+            SymbolicExpr::Leaf(leaf) => self.leaf(leaf)?,
+            SymbolicExpr::Add { x, y, .. } => self.eval(x)?.add(self.eval(y)?)?,
+            SymbolicExpr::Sub { x, y, .. } => self.eval(x)?.sub(self.eval(y)?)?,
+            SymbolicExpr::Neg { x, .. } => {
+                Evaluated::Constant(KoalaBear::ZERO).sub(self.eval(x)?)?
+            }
+            SymbolicExpr::Mul { x, y, .. } => self.eval(x)?.mul(self.eval(y)?)?,
+        };
+        self.memo.insert(key, value.clone());
+        Ok(value)
+    }
+}
+
+/// [`fold_constraints`] for a batch-STARK instance: base and extension (LogUp) constraints
+/// folded together in their global emission order, `acc = acc·α + C_i`, as the verifier folder
+/// of p3-batch-stark does (both kinds accumulate into one value).
+pub fn fold_mixed_constraints(
+    constraints: &[MixedConstraint],
+    opened: &OpenedRowsVar<'_>,
+    lookups: &LookupRowsVar<'_>,
+    selectors: &SelectorsVar,
+    alpha: &KbExtVar,
+) -> Result<KbExtVar, SynthesisError> {
+    let mut evaluator = ExtEvaluator {
+        base: Evaluator {
+            opened,
+            selectors,
+            memo: HashMap::new(),
+        },
+        lookups,
+        memo: HashMap::new(),
+    };
+    let mut accumulator = KbExtVar::constant(KoalaBearExt::ZERO);
+    for constraint in constraints {
+        let value = match constraint {
+            MixedConstraint::Base(expr) => evaluator.base.eval(expr)?,
+            MixedConstraint::Ext(expr) => evaluator.eval(expr)?,
+        }
+        .into_ext();
         accumulator = accumulator.mul(alpha)?.add(&value)?;
     }
     Ok(accumulator)

@@ -1,5 +1,6 @@
 /*
- * C guest entry: _start -> main(argc, argv, envp) -> HALT with main's return value.
+ * C guest entry: _start -> main(argc, argv, envp) -> zkmips_halt(main's return value), which publishes the
+ * digest of the public values (zkmips.c) and halts.
  *
  * The executor starts with $sp at the Linux-style block argc, argv[0..argc], NULL, envp..., NULL, auxv.
  * Memory starts zeroed, so .bss needs no clearing.
@@ -24,9 +25,8 @@ _start:
     addiu   $29, $29, -16           /* ... with the 16-byte argument save area */
     jal     main
     nop
-    move    $4, $2                  /* exit code = main's return value */
-    li      $2, ZKMIPS_SYS_HALT
-    syscall
+    jal     zkmips_halt             /* never returns */
+    move    $4, $2                  /* (delay slot) exit code = main's return value */
 1:  b       1b
     nop
     .size   _start, . - _start

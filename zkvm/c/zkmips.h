@@ -5,9 +5,14 @@
  * (cli/tests/examples.rs) checks that the two agree. A service call puts the number in $v0 and arguments
  * in $a0..$a2; the result comes back in $v0.
  *
- * Build a guest with start.S and link.ld from this directory:
+ * Build a guest with start.S, zkmips.c and link.ld from this directory:
  *   mipsel-linux-gnu-gcc -O2 -march=mips32r2 -nostdlib -ffreestanding -static -fno-pic -mno-abicalls \
- *       -I zkvm/c -T zkvm/c/link.ld zkvm/c/start.S prog.c -lgcc -o prog.elf
+ *       -I zkvm/c -T zkvm/c/link.ld zkvm/c/start.S zkvm/c/zkmips.c prog.c -lgcc -o prog.elf
+ *
+ * Public values: zkmips_commit() also feeds the bytes to a running SHA-256 (zkmips.c), and zkmips_halt()
+ * (called by start.S when main returns) stores its digest at ZKMIPS_PUBLIC_DIGEST_ADDR before the HALT
+ * service. The proof binds the public values through that region, so a guest must leave only through
+ * zkmips_halt() or a return from main, and must not issue COMMIT or HALT through zkmips_syscall3 itself.
  */
 #ifndef ZKMIPS_H
 #define ZKMIPS_H
@@ -30,6 +35,10 @@
 #define ZKMIPS_STDOUT 1
 #define ZKMIPS_STDERR 2
 
+/* Where zkmips_halt() publishes the SHA-256 of the public values: byte i of the digest at ADDR + i. */
+#define ZKMIPS_PUBLIC_DIGEST_ADDR 0x00001000
+#define ZKMIPS_PUBLIC_DIGEST_LEN 32
+
 /* start.S includes this header for the numbers only. */
 #ifndef __ASSEMBLER__
 
@@ -51,12 +60,15 @@ static inline uint32_t zkmips_syscall3(uint32_t number, uint32_t arg0, uint32_t 
     return v0;
 }
 
-/* Stops the machine; `code` is the exit status (0 = success). */
-static inline __attribute__((noreturn)) void zkmips_halt(uint32_t code)
-{
-    zkmips_syscall3(ZKMIPS_SYS_HALT, code, 0, 0);
-    __builtin_unreachable();
-}
+/* Publishes the SHA-256 of the public values at ZKMIPS_PUBLIC_DIGEST_ADDR, then stops the machine; `code` is
+ * the exit status (0 = success). Defined in zkmips.c. */
+__attribute__((noreturn)) void zkmips_halt(uint32_t code);
+
+/* Feeds committed bytes to the running SHA-256 of the public values (zkmips_commit does this). */
+void zkmips_public_absorb(const void *buf, size_t len);
+
+/* Writes the SHA-256 of the public values committed so far to `digest`: what zkmips_halt would publish. */
+void zkmips_public_digest(uint8_t digest[32]);
 
 /* Writes `len` bytes to host fd 1 (stdout) or 2 (stderr). Not part of the proof. */
 static inline uint32_t zkmips_write(uint32_t fd, const void *buf, size_t len)
@@ -75,11 +87,13 @@ static inline void zkmips_print(const char *s)
     zkmips_write(ZKMIPS_STDOUT, s, len);
 }
 
-/* Appends `len` bytes to the public values (the proof binds their SHA-256 digest). */
+/* Appends `len` bytes to the public values (the proof binds their SHA-256 digest, see above). */
 static inline void zkmips_commit(const void *buf, size_t len)
 {
-    if (len != 0)
+    if (len != 0) {
         zkmips_syscall3(ZKMIPS_SYS_COMMIT, (uint32_t)buf, (uint32_t)len, 0);
+        zkmips_public_absorb(buf, len);
+    }
 }
 
 /* Length of the next input item, or ZKMIPS_NO_MORE_ITEMS. */

@@ -73,6 +73,12 @@ pub fn commit_slice(bytes: &[u8]) {
     syscalls::commit(bytes);
 }
 
+/// SHA-256 of the public values committed so far: the digest the guest publishes if it halts now, and what
+/// a verifier checks the claimed public values against.
+pub fn public_values_digest() -> [u8; 32] {
+    crate::public_values::digest()
+}
+
 /// Length of the next hint item, or `None` when the hint stream is exhausted.
 pub fn hint_len() -> Option<usize> {
     match syscalls::hint_len() {

@@ -19,6 +19,10 @@
 //! handler that prints the message to stderr and halts with exit code 1. [`io`] reads the input and hint
 //! streams and commits public values; [`precompiles`] exposes the accelerated SHA-256 and Keccak services;
 //! [`syscalls`] has the raw service calls of [`zkmips_abi`].
+//!
+//! Every exit path (return from the entry function, [`halt`], a panic) first publishes the SHA-256 digest of
+//! the committed public values at [`PUBLIC_DIGEST_ADDR`](zkmips_abi::layout::PUBLIC_DIGEST_ADDR), where the
+//! verifier reads it from the proven final memory: that is how a proof binds the public values.
 #![no_std]
 #![feature(asm_experimental_arch)]
 
@@ -29,6 +33,7 @@ mod heap;
 pub mod io;
 mod panic;
 pub mod precompiles;
+mod public_values;
 mod start;
 pub mod syscalls;
 
@@ -40,7 +45,8 @@ pub use start::__zkmips_rust_start;
 pub use heap::{HEAP_END, heap_used};
 
 /// Stops the machine with `code` as the exit status (0 = success). The public values committed so far are
-/// the program's public output.
+/// the program's public output; their SHA-256 digest is published at
+/// [`PUBLIC_DIGEST_ADDR`](zkmips_abi::layout::PUBLIC_DIGEST_ADDR) first, which is how a proof binds them.
 pub fn halt(code: u32) -> ! {
     syscalls::halt(code)
 }

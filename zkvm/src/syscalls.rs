@@ -35,9 +35,13 @@ pub unsafe fn syscall3(number: u32, a0: u32, a1: u32, a2: u32) -> u32 {
     result
 }
 
-/// Stops the machine with exit code `code`.
+/// Publishes the digest of the public values at
+/// [`PUBLIC_DIGEST_ADDR`](zkmips_abi::layout::PUBLIC_DIGEST_ADDR), then stops the machine with exit code
+/// `code`. Every way out of an SDK guest (return from the entry function, [`crate::halt`], a panic) ends
+/// here, so a proof always binds the public values.
 #[inline]
 pub fn halt(code: u32) -> ! {
+    crate::public_values::publish();
     // SAFETY: HALT reads no guest memory and never returns.
     unsafe {
         asm!(
@@ -59,12 +63,14 @@ pub fn write(fd: u32, bytes: &[u8]) -> u32 {
     unsafe { syscall3(nr::WRITE, fd, bytes.as_ptr() as u32, bytes.len() as u32) }
 }
 
-/// Appends `bytes` to the public-values stream.
+/// Appends `bytes` to the public-values stream and to the running SHA-256 that [`halt`] publishes. (A raw
+/// [`syscall3`] `COMMIT` skips the hash, and the proof of such a run does not verify.)
 #[inline]
 pub fn commit(bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }
+    crate::public_values::absorb(bytes);
     // SAFETY: the service reads exactly `bytes.len()` bytes from a valid slice.
     unsafe { syscall3(nr::COMMIT, bytes.as_ptr() as u32, bytes.len() as u32, 0) };
 }

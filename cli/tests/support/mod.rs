@@ -137,6 +137,78 @@ pub fn build_c(name: &str) -> PathBuf {
     elf
 }
 
+/// The zkVM C SDK directory (`zkvm/c`: zkmips.h, zkmips.c, start.S, link.ld).
+pub fn c_sdk_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .join("zkvm")
+        .join("c")
+}
+
+/// Flags of a zkVM C guest: bare metal against the C SDK, as `examples/build.sh` builds `c-sum`.
+pub const GUEST_CFLAGS: &[&str] = &[
+    "-O2",
+    "-march=mips32r2",
+    "-nostdlib",
+    "-ffreestanding",
+    "-static",
+    "-fno-pic",
+    "-mno-abicalls",
+    "-Wall",
+    "-Wextra",
+    "-Wl,--build-id=none",
+    "-Wl,-z,max-page-size=4096",
+];
+
+/// Builds `tests/c/<name>.c` as a zkVM guest with the C SDK (`start.S`, `zkmips.c`, `link.ld`) and returns
+/// the ELF's path; cached like [`build_c`], keyed on the SDK's sources too.
+pub fn build_c_guest(name: &str) -> PathBuf {
+    let source_path = c_source_dir().join(format!("{name}.c"));
+    let sdk = c_sdk_dir();
+    let sdk_files = ["zkmips.h", "zkmips.c", "start.S", "link.ld"];
+    let mut hasher = DefaultHasher::new();
+    for path in std::iter::once(source_path.clone()).chain(sdk_files.iter().map(|f| sdk.join(f))) {
+        fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+            .hash(&mut hasher);
+    }
+    GUEST_CFLAGS.hash(&mut hasher);
+    compiler_identity().hash(&mut hasher);
+    let dir = scratch_dir(&["c-guests"]);
+    let elf = dir.join(format!("{name}-{:016x}.elf", hasher.finish()));
+    if elf.exists() {
+        return elf;
+    }
+    let tmp = dir.join(format!(
+        "{name}.{}.{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let out = Command::new(GCC)
+        .args(GUEST_CFLAGS)
+        .arg("-I")
+        .arg(&sdk)
+        .arg("-T")
+        .arg(sdk.join("link.ld"))
+        .arg(sdk.join("start.S"))
+        .arg(sdk.join("zkmips.c"))
+        .arg(&source_path)
+        .arg("-lgcc")
+        .arg("-o")
+        .arg(&tmp)
+        .output()
+        .expect("cannot start the MIPS cross gcc");
+    assert!(
+        out.status.success(),
+        "building {} with the C SDK failed:\n{}",
+        source_path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::rename(&tmp, &elf).expect("cannot move the built ELF into the cache");
+    elf
+}
+
 /// What a finished process left behind.
 #[derive(Debug)]
 pub struct Outcome {

@@ -3,8 +3,11 @@
 //! Inputs: item 1 = `x` as 8 little-endian bytes (read with `read_into`), item 2 = `postcard(Vec<u32>)`.
 //! Hints: item 1 = `postcard(u64)`, the claimed integer square root of `x` (checked, not trusted);
 //! item 2 = any bytes. Arguments: any (`zkmips run sdk-check.elf ... -- ARGS`).
-//! Public values: `postcard((args, isqrt(x), sum of the vector, hint 2 length, heap checks))`.
+//! Public values: `postcard((args, isqrt(x), sum of the vector, hint 2 length, heap checks))`, committed one
+//! field at a time (a postcard tuple is its fields' encodings in a row), so the SDK's running hash of the
+//! public values sees pieces of many sizes.
 //! Hint output: `postcard((x, isqrt(x)))` then the bytes `done`.
+//! Exit code: 0, or N when an argument is `exit-code=N` (through `zkmips_zkvm::halt`, after committing).
 #![no_std]
 #![no_main]
 
@@ -56,7 +59,22 @@ fn main() {
     io::hint(&(x, root));
     io::hint_slice(b"done");
     eprintln!("sdk-check: {} args, {} values", args.len(), values.len());
-    io::commit(&(args, root, sum, extra_hint.len() as u32, heap));
+    let exit_code = args
+        .iter()
+        .find_map(|arg| arg.strip_prefix("exit-code="))
+        .map(|code| {
+            code.parse::<u32>()
+                .expect("sdk-check: exit-code=N takes a u32")
+        });
+    io::commit(&args);
+    io::commit_slice(&[]);
+    io::commit(&root);
+    io::commit(&sum);
+    io::commit(&(extra_hint.len() as u32));
+    io::commit(&heap);
+    if let Some(code) = exit_code {
+        zkmips_zkvm::halt(code);
+    }
 }
 
 /// Allocation patterns the bump allocator special-cases; returns values the host recomputes.

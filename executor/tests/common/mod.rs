@@ -4,7 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use zkmips_executor::elf::Program;
 
-use zkmips_executor::events::{EventKind, SLOT_SYSCALL, SLOTS_PER_CYCLE, event_kind, is_register};
+use zkmips_executor::events::{
+    EventKind, REG_HI, REG_LLBIT, REG_LO, SLOT_LLBIT, SLOT_SYSCALL, SLOTS_PER_CYCLE, event_kind,
+    is_register,
+};
 use zkmips_executor::{
     ExecError, ExecutionRecord, ExecutionReport, Executor, ExecutorConfig, Mode, Opcode, decode,
 };
@@ -272,7 +275,8 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
                 None => {
                     assert_eq!(e.timestamp, 0);
                     let image = match e.addr {
-                        32 | 33 => 0,
+                        REG_HI | REG_LO => 0,
+                        REG_LLBIT => u32::from(first.llbit),
                         r if is_register(r) => first.regs[r as usize],
                         a => initial.memory().peek_word(a),
                     };
@@ -302,6 +306,14 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
             assert!(prev_timestamp < timestamp);
             if a.addr == 0 {
                 assert_eq!(a.value, 0, "register 0 written non-zero");
+            }
+            if a.addr == REG_LLBIT {
+                assert!(a.value <= 1, "LLbit holds {a:?}");
+                assert_eq!(
+                    u64::from(a.timestamp) % SLOTS_PER_CYCLE,
+                    SLOT_LLBIT,
+                    "{a:?}"
+                );
             }
             known.insert(a.addr, (a.value, timestamp));
         }
@@ -353,6 +365,15 @@ pub fn check_record(record: &ExecutionRecord, cycles: u64, initial: &Executor) {
         for r in 0..32u32 {
             if let Some(&(v, _)) = known.get(&r) {
                 assert_eq!(fin.regs[r as usize], v, "register {r} at end of shard {k}");
+            }
+        }
+        for (r, value) in [
+            (REG_HI, fin.hi),
+            (REG_LO, fin.lo),
+            (REG_LLBIT, u32::from(fin.llbit)),
+        ] {
+            if let Some(&(v, _)) = known.get(&r) {
+                assert_eq!(value, v, "location {r} at end of shard {k}");
             }
         }
     }

@@ -232,8 +232,11 @@ impl CpuChip {
                 let op = alu_op_from_code(control[fetch::ALU_OP]).map_err(error)?;
                 let imm = control[fetch::IMM_LO] | control[fetch::IMM_HI] << 16;
                 let select = |is_rs: usize, is_rt: usize| {
-                    (if flag(is_rs) { rs_val } else { 0 })
-                        .wrapping_add(if flag(is_rt) { rt_val } else { 0 })
+                    (if flag(is_rs) { rs_val } else { 0 }).wrapping_add(if flag(is_rt) {
+                        rt_val
+                    } else {
+                        0
+                    })
                 };
                 let b = select(fetch::B_IS_RS, fetch::B_IS_RT);
                 let c = select(fetch::C_IS_RS, fetch::C_IS_RT).wrapping_add(imm);
@@ -285,7 +288,12 @@ impl CpuChip {
                 (cols::DST_ACCESS, dst_access),
             ] {
                 if let Some(access) = access {
-                    fill_access(index, &mut out[base..base + access_cols::WIDTH], &access, bytes)?;
+                    fill_access(
+                        index,
+                        &mut out[base..base + access_cols::WIDTH],
+                        &access,
+                        bytes,
+                    )?;
                 }
             }
             out[cols::IS_HALT] = F::from_bool(is_halt);
@@ -395,11 +403,8 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for CpuChip {
         let (pc, next_pc) = (local[PC].clone(), local[NEXT_PC].clone());
         let (new_pc, new_next_pc) = (local[NEW_PC].clone(), local[NEW_NEXT_PC].clone());
         let annul = local[ANNUL].clone();
-        let (reads_rs, reads_rt, writes_dst) = (
-            f(fetch::READS_RS),
-            f(fetch::READS_RT),
-            f(fetch::WRITES_DST),
-        );
+        let (reads_rs, reads_rt, writes_dst) =
+            (f(fetch::READS_RS), f(fetch::READS_RT), f(fetch::WRITES_DST));
         let has_delay_slot = f(fetch::HAS_DELAY_SLOT);
         let is_syscall = f(fetch::IS_SYSCALL);
         let is_halt = local[IS_HALT].clone();
@@ -471,9 +476,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for CpuChip {
         last.assert_eq(new_pc.clone(), public[public::FINAL_PC].clone());
         last.assert_eq(new_next_pc.clone(), public[public::FINAL_NEXT_PC].clone());
         let is_last_real = is_real.clone() * (one() - next[IS_REAL].clone());
-        builder.when_transition().assert_zero(
-            is_last_real.clone() * (clk.clone() - public[public::CYCLES].clone()),
-        );
+        builder
+            .when_transition()
+            .assert_zero(is_last_real.clone() * (clk.clone() - public[public::CYCLES].clone()));
         builder
             .when_transition()
             .assert_zero(is_last_real * (is_halt.clone() - public[public::HALTED].clone()));
@@ -500,7 +505,9 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for CpuChip {
                 result[k].clone() * (one() - f(fetch::DST_IS_ZERO)),
             );
         }
-        let ts = |slot: u64| clk.clone() * AB::Expr::from_u64(SLOTS_PER_CYCLE) + AB::Expr::from_u64(slot);
+        let ts = |slot: u64| {
+            clk.clone() * AB::Expr::from_u64(SLOTS_PER_CYCLE) + AB::Expr::from_u64(slot)
+        };
         let access_cols = |base: usize| MemoryAccessCols::from_slice(&local[base..]);
         let register = |field: usize| [f(field), AB::Expr::ZERO];
         eval_access(

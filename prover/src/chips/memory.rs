@@ -273,7 +273,7 @@ pub(crate) fn fill_access<F: Field>(out: &mut [F], access: &MemoryAccess, bytes:
 
 /// One touched location of a shard: its value before the shard (produced at local time 0) and
 /// its value and local timestamp after its last access (consumed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BoundaryEntry {
     pub addr: u32,
     pub init_value: u32,

@@ -36,9 +36,11 @@ pub mod bitwise;
 pub mod branch;
 pub mod byte;
 pub mod cpu;
+pub mod keccak;
 pub mod load_store;
 pub mod lt;
 pub mod memory;
+pub mod memory_interface;
 pub mod muldiv;
 pub mod program;
 pub mod shift;
@@ -61,13 +63,15 @@ pub use bitwise::BitwiseChip;
 pub use branch::BranchChip;
 pub use byte::ByteChip;
 pub use cpu::CpuChip;
+pub use keccak::KeccakChip;
 pub use load_store::LoadStoreChip;
 pub use lt::LtChip;
 pub use memory::MemoryBoundaryChip;
+pub use memory_interface::MemoryInterfaceChip;
 pub use muldiv::MulDivChip;
 pub use program::ProgramChip;
 pub use shift::ShiftChip;
-pub use syscall::SyscallChip;
+pub use syscall::{SyscallChip, SyscallMemoryChip};
 
 /// One ALU operation as a chip sees it: `a = opcode(b, c)`.
 ///
@@ -129,7 +133,9 @@ pub enum TraceError {
     FetchOutsideProgram { row: usize, pc: u32 },
     #[error("Program: fetch {row}: pc {pc:#010x} holds {word:#010x}, which is not an instruction")]
     FetchOfInvalidWord { row: usize, pc: u32, word: u32 },
-    #[error("Program: fetch {row}: `{instruction}` at pc {pc:#010x} is not provable (FPU, RDHWR and BREAK are not)")]
+    #[error(
+        "Program: fetch {row}: `{instruction}` at pc {pc:#010x} is not provable (FPU, RDHWR and BREAK are not)"
+    )]
     Unprovable {
         row: usize,
         pc: u32,
@@ -475,11 +481,14 @@ air_enum! {
         Shift(ShiftChip),
         Lt(LtChip),
         MemoryBoundary(MemoryBoundaryChip),
+        MemoryInterface(MemoryInterfaceChip),
         Cpu(CpuChip),
         AluExtra(AluExtraChip),
         MulDiv(MulDivChip),
         Branch(BranchChip),
         LoadStore(LoadStoreChip),
         Syscall(SyscallChip),
+        SyscallMemory(SyscallMemoryChip),
+        Keccak(KeccakChip),
     }
 }

@@ -387,8 +387,9 @@ impl ProgramChip {
                     });
                 }
                 Some(&row) => {
-                    if let Some(instruction) =
-                        self.words[row].instruction.filter(|i| !is_provable(i.opcode))
+                    if let Some(instruction) = self.words[row]
+                        .instruction
+                        .filter(|i| !is_provable(i.opcode))
                     {
                         return Err(TraceError::Unprovable {
                             row: index,

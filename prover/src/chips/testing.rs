@@ -239,6 +239,7 @@ crate::air_enum! {
         Branch(super::BranchChip),
         LoadStore(super::LoadStoreChip),
         Syscall(super::SyscallChip),
+        SyscallMemory(super::SyscallMemoryChip),
         Program(ProgramChip),
         AddSub(AddSubChip),
         Bitwise(BitwiseChip),
@@ -246,7 +247,9 @@ crate::air_enum! {
         Lt(LtChip),
         Byte(ByteChip),
         MemoryBoundary(super::MemoryBoundaryChip),
+        MemoryInterface(super::MemoryInterfaceChip),
         AccessTest(super::memory::AccessTestChip),
+        Keccak(super::KeccakChip),
     }
 }
 
@@ -336,12 +339,15 @@ impl From<MipsAir> for TestAir {
             MipsAir::Shift(chip) => TestAir::Shift(chip),
             MipsAir::Lt(chip) => TestAir::Lt(chip),
             MipsAir::MemoryBoundary(chip) => TestAir::MemoryBoundary(chip),
+            MipsAir::MemoryInterface(chip) => TestAir::MemoryInterface(chip),
             MipsAir::Cpu(chip) => TestAir::Cpu(chip),
             MipsAir::AluExtra(chip) => TestAir::AluExtra(chip),
             MipsAir::MulDiv(chip) => TestAir::MulDiv(chip),
             MipsAir::Branch(chip) => TestAir::Branch(chip),
             MipsAir::LoadStore(chip) => TestAir::LoadStore(chip),
             MipsAir::Syscall(chip) => TestAir::Syscall(chip),
+            MipsAir::SyscallMemory(chip) => TestAir::SyscallMemory(chip),
+            MipsAir::Keccak(chip) => TestAir::Keccak(chip),
         }
     }
 }

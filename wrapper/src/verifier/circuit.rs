@@ -61,21 +61,21 @@ impl ConstraintBreakdown {
     }
 }
 
-struct Meter {
+pub(crate) struct Meter {
     cs: ConstraintSystemRef<Fr>,
-    last: usize,
-    breakdown: ConstraintBreakdown,
+    pub(crate) last: usize,
+    pub(crate) breakdown: ConstraintBreakdown,
 }
 
 impl Meter {
-    fn new(cs: &ConstraintSystemRef<Fr>) -> Self {
+    pub(crate) fn new(cs: &ConstraintSystemRef<Fr>) -> Self {
         Self {
             cs: cs.clone(),
             last: cs.num_constraints(),
             breakdown: ConstraintBreakdown::default(),
         }
     }
-    fn mark(&mut self, part: &'static str) {
+    pub(crate) fn mark(&mut self, part: &'static str) {
         let now = self.cs.num_constraints();
         if now > self.last {
             self.breakdown.parts.push((part, now - self.last));
@@ -84,7 +84,7 @@ impl Meter {
     }
 }
 
-fn ext_witnesses(
+pub(crate) fn ext_witnesses(
     cs: &ConstraintSystemRef<Fr>,
     values: &[crate::koalabear::KoalaBearExt],
 ) -> Result<Vec<KbExtVar>, SynthesisError> {
@@ -94,11 +94,14 @@ fn ext_witnesses(
         .collect()
 }
 
-fn base_witness(cs: &ConstraintSystemRef<Fr>, value: KoalaBear) -> Result<KbVar, SynthesisError> {
+pub(crate) fn base_witness(
+    cs: &ConstraintSystemRef<Fr>,
+    value: KoalaBear,
+) -> Result<KbVar, SynthesisError> {
     KbVar::new_witness(cs.clone(), || Ok(value))
 }
 
-fn fr_witnesses(
+pub(crate) fn fr_witnesses(
     cs: &ConstraintSystemRef<Fr>,
     values: &[Fr],
 ) -> Result<Vec<FpVar<Fr>>, SynthesisError> {

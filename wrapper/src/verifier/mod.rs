@@ -4,9 +4,12 @@
 //! - [`witness`]: the circuit shape (from the AIR and FRI settings, including p3's transcript
 //!   domain-separator seeds) and the proof rearranged as the witness (full Merkle paths).
 //! - [`pcs`]: `TwoAdicFriPcs::verify` / `verify_fri` over any list of claims — shared with the
-//!   batch-STARK circuit that comes next.
+//!   batch-STARK circuit.
 //! - [`circuit`]: `p3_uni_stark::verify` and the [`StarkVerifierCircuit`] Groth16 circuit.
+//! - [`batch`] (module): `p3_batch_stark::verify_batch` (several AIRs, preprocessed traces,
+//!   LogUp buses) and the [`batch::BatchStarkVerifierCircuit`] Groth16 circuit.
 
+pub mod batch;
 pub mod circuit;
 pub mod pcs;
 pub mod witness;

@@ -128,11 +128,7 @@ impl Fixture {
         let final_state = shard.final_state.unwrap();
         let mut bytes = ByteCounts::new();
         let cpu = CpuChip
-            .generate_trace::<Val>(
-                &executed,
-                (final_state.pc, final_state.next_pc),
-                &mut bytes,
-            )
+            .generate_trace::<Val>(&executed, (final_state.pc, final_state.next_pc), &mut bytes)
             .unwrap();
         let pcs: Vec<u32> = executed.iter().map(|e| e.pc).collect();
         let program_trace = program.generate_trace(&pcs).unwrap();
@@ -142,7 +138,13 @@ impl Fixture {
             .iter()
             .map(|r| {
                 assert_eq!(r.d, 0, "this program only uses three-operand operations");
-                assert!(matches!(alu_chip_for(r.op), crate::chips::MipsAir::AddSub(_) | crate::chips::MipsAir::Bitwise(_) | crate::chips::MipsAir::Shift(_) | crate::chips::MipsAir::Lt(_)));
+                assert!(matches!(
+                    alu_chip_for(r.op),
+                    crate::chips::MipsAir::AddSub(_)
+                        | crate::chips::MipsAir::Bitwise(_)
+                        | crate::chips::MipsAir::Shift(_)
+                        | crate::chips::MipsAir::Lt(_)
+                ));
                 AluRow {
                     opcode: r.op,
                     a: r.a,
@@ -212,19 +214,39 @@ impl Fixture {
             public_values,
         };
         let tables = vec![
-            table(TestAir::Cpu(CpuChip), cpu.trace, cpu.public_values.to_field()),
+            table(
+                TestAir::Cpu(CpuChip),
+                cpu.trace,
+                cpu.public_values.to_field(),
+            ),
             table(TestAir::Program(program), program_trace, vec![]),
             table(TestAir::AddSub(AddSubChip), add_sub, vec![]),
             table(TestAir::Bitwise(BitwiseChip), bitwise, vec![]),
             table(TestAir::Shift(ShiftChip), shift, vec![]),
             table(TestAir::Lt(LtChip), lt, vec![]),
-            table(TestAir::Sender(branch), branch.trace(&branch_messages), vec![]),
-            table(TestAir::Sender(syscall), syscall.trace(&syscall_messages), vec![]),
+            table(
+                TestAir::Sender(branch),
+                branch.trace(&branch_messages),
+                vec![],
+            ),
+            table(
+                TestAir::Sender(syscall),
+                syscall.trace(&syscall_messages),
+                vec![],
+            ),
             table(TestAir::Sender(muldiv), muldiv.trace(&[]), vec![]),
             table(TestAir::Sender(mem), mem.trace(&[]), vec![]),
             table(TestAir::AccessTest(AccessTestChip), accesses, vec![]),
-            table(TestAir::MemoryBoundary(MemoryBoundaryChip), boundary, vec![]),
-            table(TestAir::Byte(ByteChip), ByteChip.generate_trace(&bytes), vec![]),
+            table(
+                TestAir::MemoryBoundary(MemoryBoundaryChip),
+                boundary,
+                vec![],
+            ),
+            table(
+                TestAir::Byte(ByteChip),
+                ByteChip.generate_trace(&bytes),
+                vec![],
+            ),
         ];
         Self { tables }
     }
@@ -290,9 +312,7 @@ fn trace_generation_refuses_bad_records() {
     );
     // No instruction at all.
     assert_eq!(
-        CpuChip
-            .generate_trace::<Val>(&[], (0, 4), &mut bytes)
-            .err(),
+        CpuChip.generate_trace::<Val>(&[], (0, 4), &mut bytes).err(),
         Some(TraceError::EmptyShard)
     );
 }

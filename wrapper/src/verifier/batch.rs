@@ -1,0 +1,1330 @@
+//! The batch-STARK verifier circuit: `p3_batch_stark::verify_batch` (p3 0.8) under the outer
+//! config, for several AIRs of different heights with preprocessed traces and LogUp buses
+//! (`p3-lookup`), as an arkworks `ConstraintSynthesizer`.
+//!
+//! Mirrored function by function (see docs/WRAPPER.md §4b):
+//! - the shape (`BatchShape` seed, per-instance widths, quotient chunk counts, the bus layout of
+//!   the lookup challenges, the preprocessed commitment) comes from the AIRs and the heights the
+//!   circuit is built for, never from the proof — as the native verifier derives it;
+//! - the transcript of `BatchVerifierTranscript`: degree bits, main commitment, public values,
+//!   preprocessed commitment, lookup PoW and the pair (α_L, β_L), permutation commitment and
+//!   terminals, the folding α, quotient commitment, OOD PoW, ζ — then the opening argument
+//!   (`pcs::verify_pcs`, on the same sponge);
+//! - per instance the OOD check over its own symbolic constraints, base and LogUp (extension)
+//!   constraints folded in their global emission order (`air::fold_mixed_constraints`);
+//! - the LogUp terminal sum over all instances is zero.
+
+use core::marker::PhantomData;
+
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use p3_air::symbolic::AirLayout;
+use p3_air::{Air, BaseAir};
+use p3_batch_stark::folder::VerifierConstraintFolderWithLookups;
+use p3_batch_stark::symbolic::{
+    get_constraint_layout, get_log_num_quotient_chunks_for_domain, get_symbolic_constraints,
+};
+use p3_batch_stark::verifier::commitments_with_opening_points;
+use p3_batch_stark::{BatchProof, BatchShape, BatchVerifierTranscript, ProverData, verify_batch};
+use p3_challenger::{CanObserve, CanSample, CanSampleBits, GrindingChallenger};
+use p3_commit::PolynomialSpace;
+use p3_field::coset::TwoAdicMultiplicativeCoset;
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, TwoAdicField};
+use p3_fri::verifier::{fold_query, open_inputs};
+use p3_fri::{FriShape, PcsShape, TwoAdicFriFolding, fold_schedule};
+use p3_koala_bear::KoalaBear;
+use p3_lookup::{InteractionSymbolicBuilder, Kind as LookupKind, LogUpGadget, Lookups};
+use p3_matrix::Dimensions;
+use zkmips_prover::config::FriSettings;
+use zkmips_prover::outer::{
+    OuterChallenge, OuterChallengeMmcs, OuterChallenger, OuterConfig, outer_config_with,
+    outer_perm, outer_val_mmcs,
+};
+
+use super::circuit::{
+    ConstraintBreakdown, Meter, PUBLIC_VALUES_PER_INPUT, base_witness, ext_witnesses, fr_witnesses,
+    pack_public_values,
+};
+use super::pcs::{
+    BatchClaimVar, FriProofVar, MatrixClaimVar, PcsShapeVar, QueryVar, check_pow, observe_seed,
+    verify_pcs,
+};
+use super::witness::{
+    CommitRoundWitness, InputOpeningWitness, OuterCommitment, QueryWitness, WitnessError,
+};
+use crate::Fr;
+use crate::air::{
+    ChunkDomain, LookupRowsVar, MixedConstraint, OpenedRowsVar, ZetaPowers, enforce_ood_check,
+    fold_mixed_constraints, recompose_quotient, selectors_at_point,
+};
+use crate::challenger::ChallengerVar;
+use crate::convert::bn254_to_fr;
+use crate::koalabear::{KbExtVar, KoalaBearExt};
+
+/// Extension degree of the challenge field: a LogUp column is committed as 4 base columns.
+const EXT_DEGREE: usize = 4;
+
+fn shape_error(message: impl Into<String>) -> WitnessError {
+    WitnessError::Shape(message.into())
+}
+
+/// Collects what a domain separator absorbs into the challenger.
+#[derive(Default)]
+struct SeedRecorder(Vec<KoalaBear>);
+
+impl CanObserve<KoalaBear> for SeedRecorder {
+    fn observe(&mut self, value: KoalaBear) {
+        self.0.push(value);
+    }
+}
+
+fn root(commitment: &OuterCommitment) -> Fr {
+    bn254_to_fr(commitment[0][0])
+}
+
+/// Everything about one instance of the batch that is not witness.
+#[derive(Clone, Debug)]
+pub struct BatchInstanceShape {
+    /// log2 of the trace height (the outer config is not zero-knowledge).
+    pub degree_bits: usize,
+    pub main_width: usize,
+    pub num_public_values: usize,
+    /// 0 when the AIR has no preprocessed columns.
+    pub preprocessed_width: usize,
+    pub opens_main_next: bool,
+    pub opens_preprocessed_next: bool,
+    pub log_num_quotient_chunks: usize,
+    /// The global bus index of each of the instance's lookups (p3's challenge layout).
+    pub bus_ids: Vec<usize>,
+    /// The instance's constraints in the order the verifier folds them.
+    pub constraints: Vec<MixedConstraint>,
+}
+
+impl BatchInstanceShape {
+    pub fn num_quotient_chunks(&self) -> usize {
+        1 << self.log_num_quotient_chunks
+    }
+    pub fn num_lookups(&self) -> usize {
+        self.bus_ids.len()
+    }
+    /// Extension columns of the permutation trace: one accumulator plus one per lookup.
+    pub fn permutation_width(&self) -> usize {
+        if self.bus_ids.is_empty() {
+            0
+        } else {
+            self.bus_ids.len() + 1
+        }
+    }
+    fn log_lde_height(&self, settings: &FriSettings) -> usize {
+        self.degree_bits + settings.log_blowup
+    }
+}
+
+/// What a committed matrix holds (claim order of `commitments_with_opening_points`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MatrixKind {
+    Main,
+    QuotientChunk(usize),
+    Preprocessed,
+    Permutation,
+}
+
+#[derive(Clone, Debug)]
+struct MatrixLayout {
+    instance: usize,
+    kind: MatrixKind,
+    log_lde_height: usize,
+    width: usize,
+    /// Opened at ζ·g_i as well as ζ.
+    opens_next: bool,
+}
+
+/// Everything about a batch-STARK proof the circuit is built for that is not witness: fixed per
+/// (AIRs, trace heights, FRI settings), i.e. per Groth16 circuit.
+#[derive(Clone, Debug)]
+pub struct BatchStarkShape {
+    pub settings: FriSettings,
+    pub instances: Vec<BatchInstanceShape>,
+    /// The global preprocessed commitment, derived from the AIRs as the native verifier's
+    /// `CommonData` does: a circuit constant.
+    pub preprocessed_commitment: Option<Fr>,
+    /// Instance of each preprocessed matrix, in commitment order.
+    pub preprocessed_instances: Vec<usize>,
+    /// Widest bus message (fixes the bus offset power β^W) and the number of buses.
+    pub max_message_width: usize,
+    pub num_buses: usize,
+    pub log_arities: Vec<usize>,
+    pub log_lde_height: usize,
+    pub batch_seed: Vec<KoalaBear>,
+    pub pcs_seed: Vec<KoalaBear>,
+    pub fri_seed: Vec<KoalaBear>,
+}
+
+/// The AIR bounds of the native batch verifier under the outer config.
+pub trait OuterBatchAir:
+    BaseAir<KoalaBear>
+    + Air<InteractionSymbolicBuilder<KoalaBear, OuterChallenge>>
+    + for<'a> Air<VerifierConstraintFolderWithLookups<'a, OuterConfig>>
+{
+}
+
+impl<A> OuterBatchAir for A where
+    A: BaseAir<KoalaBear>
+        + Air<InteractionSymbolicBuilder<KoalaBear, OuterChallenge>>
+        + for<'a> Air<VerifierConstraintFolderWithLookups<'a, OuterConfig>>
+{
+}
+
+/// The lookups and preprocessed data of `airs` at these heights, as the native verifier's
+/// `CommonData` (p3's own `ProverData::from_airs_and_degrees`).
+fn common_data<A: OuterBatchAir>(
+    settings: &FriSettings,
+    airs: &[A],
+    degree_bits: &[usize],
+) -> Result<p3_batch_stark::CommonData<OuterConfig>, WitnessError> {
+    let config = outer_config_with(settings);
+    ProverData::from_airs_and_degrees(&config, airs, degree_bits)
+        .map(|data| data.common)
+        .map_err(|e| shape_error(format!("preprocessed commitment: {e}")))
+}
+
+impl BatchStarkShape {
+    /// The shape of a batch proof of `airs` with traces of `2^degree_bits[i]` rows.
+    pub fn new<A: OuterBatchAir>(
+        settings: &FriSettings,
+        airs: &[A],
+        degree_bits: &[usize],
+    ) -> Result<Self, WitnessError> {
+        let common = common_data(settings, airs, degree_bits)?;
+        Self::from_common(settings, airs, degree_bits, &common)
+    }
+
+    fn from_common<A: OuterBatchAir>(
+        settings: &FriSettings,
+        airs: &[A],
+        degree_bits: &[usize],
+        common: &p3_batch_stark::CommonData<OuterConfig>,
+    ) -> Result<Self, WitnessError> {
+        if airs.is_empty() || airs.len() != degree_bits.len() {
+            return Err(shape_error("one trace height per AIR, at least one AIR"));
+        }
+        // As `verify_batch`: LogUp multiplicities must not wrap modulo p at these heights.
+        let heights: Vec<usize> = degree_bits.iter().map(|&b| 1usize << b.min(30)).collect();
+        p3_lookup::check_multiplicity_height_bound(&common.lookups, &heights)
+            .map_err(|e| shape_error(format!("LogUp multiplicity bound: {e}")))?;
+        let gadget = LogUpGadget::new();
+        let preprocessed_widths: Vec<usize> = (0..airs.len())
+            .map(|i| {
+                common
+                    .preprocessed
+                    .as_ref()
+                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
+                    .unwrap_or(0)
+            })
+            .collect();
+
+        // The bus layout of `lay_out_lookup_challenges`: global buses share an index by name,
+        // local ones take a fresh index; W is the widest message.
+        let mut global_ids = std::collections::HashMap::<String, usize>::new();
+        let mut num_buses = 0usize;
+        let mut max_message_width = 1usize;
+        let mut bus_ids = Vec::new();
+        for lookups in &common.lookups {
+            let mut ids = Vec::new();
+            for lookup in lookups.iter() {
+                let width = p3_lookup::assert_uniform_tuple_width(&lookup.elements, "lookup");
+                max_message_width = max_message_width.max(width);
+                let id = match &lookup.kind {
+                    LookupKind::Global(name) => {
+                        *global_ids.entry(name.clone()).or_insert_with(|| {
+                            num_buses += 1;
+                            num_buses - 1
+                        })
+                    }
+                    LookupKind::Local => {
+                        num_buses += 1;
+                        num_buses - 1
+                    }
+                };
+                ids.push(id);
+            }
+            bus_ids.push(ids);
+        }
+
+        let mut instances = Vec::with_capacity(airs.len());
+        for (i, air) in airs.iter().enumerate() {
+            let db = degree_bits[i];
+            if !air.public_boundary_io().is_empty() {
+                return Err(shape_error(
+                    "boundary-IO public values (unsupported by batch-stark)",
+                ));
+            }
+            if air.num_periodic_columns() > 0 {
+                return Err(shape_error(format!(
+                    "instance {i}: periodic columns are not supported by the circuit yet"
+                )));
+            }
+            if db + settings.log_blowup >= 31
+                || db + settings.log_blowup > KoalaBear::TWO_ADICITY
+                || db + settings.log_blowup <= settings.log_blowup + settings.log_final_poly_len
+            {
+                return Err(shape_error(format!(
+                    "instance {i}: trace height 2^{db} outside the circuit's range (its LDE must be \
+                     above the FRI final height)"
+                )));
+            }
+            let layout = AirLayout {
+                preprocessed_width: preprocessed_widths[i],
+                main_width: air.width(),
+                num_public_values: air.num_public_values(),
+                num_periodic_columns: 0,
+                ..Default::default()
+            };
+            let lookups: &Lookups<KoalaBear> = &common.lookups[i];
+            let log_num_quotient_chunks =
+                get_log_num_quotient_chunks_for_domain::<_, OuterChallenge, A, _>(
+                    air,
+                    layout,
+                    TwoAdicMultiplicativeCoset::new(KoalaBear::ONE, db)
+                        .ok_or_else(|| shape_error("trace height"))?,
+                    lookups,
+                    0,
+                    &gadget,
+                );
+            let (base, ext) = get_symbolic_constraints::<KoalaBear, OuterChallenge, A, _>(
+                air, layout, lookups, &gadget,
+            );
+            let order = get_constraint_layout::<KoalaBear, OuterChallenge, A, _>(
+                air, layout, lookups, &gadget,
+            );
+            if order.base_indices.len() != base.len() || order.ext_indices.len() != ext.len() {
+                return Err(shape_error("constraint layout"));
+            }
+            let mut constraints: Vec<Option<MixedConstraint>> = vec![None; base.len() + ext.len()];
+            for (index, c) in order.base_indices.iter().zip(base) {
+                constraints[*index] = Some(MixedConstraint::Base(c));
+            }
+            for (index, c) in order.ext_indices.iter().zip(ext) {
+                constraints[*index] = Some(MixedConstraint::Ext(c));
+            }
+            let constraints = constraints
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| shape_error("constraint layout has gaps"))?;
+            instances.push(BatchInstanceShape {
+                degree_bits: db,
+                main_width: air.width(),
+                num_public_values: air.num_public_values(),
+                preprocessed_width: preprocessed_widths[i],
+                opens_main_next: !air.main_next_row_columns().is_empty(),
+                opens_preprocessed_next: !air.preprocessed_next_row_columns().is_empty(),
+                log_num_quotient_chunks,
+                bus_ids: bus_ids[i].clone(),
+                constraints,
+            });
+        }
+
+        let (preprocessed_commitment, preprocessed_instances) = match &common.preprocessed {
+            Some(global) => {
+                for (m, &i) in global.matrix_to_instance.iter().enumerate() {
+                    let meta = global.instances[i]
+                        .as_ref()
+                        .ok_or_else(|| shape_error("preprocessed metadata"))?;
+                    if meta.matrix_index != m || meta.degree_bits != degree_bits[i] {
+                        return Err(shape_error("preprocessed metadata"));
+                    }
+                }
+                if global.commitment.num_roots() != 1 {
+                    return Err(shape_error("Merkle cap height"));
+                }
+                (
+                    Some(root(&global.commitment)),
+                    global.matrix_to_instance.clone(),
+                )
+            }
+            None => (None, Vec::new()),
+        };
+
+        let batch_shape = BatchShape {
+            trace_widths: instances.iter().map(|s| s.main_width).collect(),
+            public_value_counts: instances.iter().map(|s| s.num_public_values).collect(),
+            preprocessed_widths,
+            has_preprocessed_commitment: common.preprocessed.is_some(),
+            num_lookup_instances: instances.iter().filter(|s| s.num_lookups() > 0).count(),
+            lookup_pow_bits: settings.lookup_pow_bits,
+            has_randomization_commitment: false,
+            ood_pow_bits: settings.ood_pow_bits,
+        };
+        let mut batch_seed = SeedRecorder::default();
+        batch_shape
+            .domain_separator::<KoalaBear, OuterChallenge>()
+            .seed(&mut batch_seed);
+
+        let mut shape = Self {
+            settings: *settings,
+            instances,
+            preprocessed_commitment,
+            preprocessed_instances,
+            max_message_width,
+            num_buses,
+            log_arities: Vec::new(),
+            log_lde_height: 0,
+            batch_seed: batch_seed.0,
+            pcs_seed: Vec::new(),
+            fri_seed: Vec::new(),
+        };
+
+        let layout = shape.claim_layout();
+        let pcs_shape = PcsShape {
+            claimed_evaluation_counts: layout
+                .iter()
+                .map(|matrices| {
+                    matrices
+                        .iter()
+                        .map(|m| vec![m.width; if m.opens_next { 2 } else { 1 }])
+                        .collect()
+                })
+                .collect(),
+            batch_pow_bits: settings.batch_pow_bits,
+        };
+        let mut pcs_seed = SeedRecorder::default();
+        pcs_shape
+            .domain_separator::<KoalaBear, OuterChallenge>()
+            .seed(&mut pcs_seed);
+
+        let mut heights: Vec<usize> = layout.iter().flatten().map(|m| m.log_lde_height).collect();
+        heights.sort_unstable_by(|a, b| b.cmp(a));
+        heights.dedup();
+        let log_lde_height = heights[0];
+        let log_arities = fold_schedule(
+            &heights,
+            settings.log_blowup + settings.log_final_poly_len,
+            settings.max_log_arity,
+        );
+        let params = settings.fri_parameters(());
+        let fri_shape = FriShape::with_schedule(&params, log_arities.clone(), log_lde_height);
+        let mut fri_seed = SeedRecorder::default();
+        fri_shape
+            .domain_separator::<KoalaBear, OuterChallenge>()
+            .seed(&mut fri_seed);
+        shape.pcs_seed = pcs_seed.0;
+        shape.fri_seed = fri_seed.0;
+        shape.log_arities = log_arities;
+        shape.log_lde_height = log_lde_height;
+        Ok(shape)
+    }
+
+    fn has_lookups(&self) -> bool {
+        self.instances.iter().any(|s| s.num_lookups() > 0)
+    }
+
+    pub fn log_final_height(&self) -> usize {
+        self.settings.log_blowup + self.settings.log_final_poly_len
+    }
+
+    /// The committed matrices per commitment, in `commitments_with_opening_points` order: main
+    /// traces, quotient chunks, preprocessed traces (if any), permutation traces (if any).
+    fn claim_layout(&self) -> Vec<Vec<MatrixLayout>> {
+        let settings = &self.settings;
+        let mut layout = Vec::new();
+        layout.push(
+            self.instances
+                .iter()
+                .enumerate()
+                .map(|(i, s)| MatrixLayout {
+                    instance: i,
+                    kind: MatrixKind::Main,
+                    log_lde_height: s.log_lde_height(settings),
+                    width: s.main_width,
+                    opens_next: s.opens_main_next,
+                })
+                .collect(),
+        );
+        layout.push(
+            self.instances
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    (0..s.num_quotient_chunks()).map(move |c| MatrixLayout {
+                        instance: i,
+                        kind: MatrixKind::QuotientChunk(c),
+                        log_lde_height: s.log_lde_height(settings),
+                        width: EXT_DEGREE,
+                        opens_next: false,
+                    })
+                })
+                .collect(),
+        );
+        if self.preprocessed_commitment.is_some() {
+            layout.push(
+                self.preprocessed_instances
+                    .iter()
+                    .map(|&i| {
+                        let s = &self.instances[i];
+                        MatrixLayout {
+                            instance: i,
+                            kind: MatrixKind::Preprocessed,
+                            log_lde_height: s.log_lde_height(settings),
+                            width: s.preprocessed_width,
+                            opens_next: s.opens_preprocessed_next,
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        if self.has_lookups() {
+            layout.push(
+                self.instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.num_lookups() > 0)
+                    .map(|(i, s)| MatrixLayout {
+                        instance: i,
+                        kind: MatrixKind::Permutation,
+                        log_lde_height: s.log_lde_height(settings),
+                        width: s.permutation_width() * EXT_DEGREE,
+                        opens_next: true,
+                    })
+                    .collect(),
+            );
+        }
+        layout
+    }
+
+    /// The quotient chunk domains `(shift, log_size)` of instance `i`.
+    fn quotient_chunk_domains(&self, i: usize) -> Vec<ChunkDomain> {
+        let s = &self.instances[i];
+        let trace = TwoAdicMultiplicativeCoset::new(KoalaBear::ONE, s.degree_bits)
+            .expect("trace height checked against the two-adicity");
+        trace
+            .create_disjoint_domain(1 << (s.degree_bits + s.log_num_quotient_chunks))
+            .split_domains(s.num_quotient_chunks())
+            .into_iter()
+            .map(|d| ChunkDomain {
+                shift: d.first_point(),
+                log_size: s.degree_bits,
+            })
+            .collect()
+    }
+}
+
+/// One instance's opened values and lookup terminal.
+#[derive(Clone, Debug)]
+pub struct BatchInstanceWitness {
+    pub trace_local: Vec<OuterChallenge>,
+    /// Empty when the AIR does not read the next row.
+    pub trace_next: Vec<OuterChallenge>,
+    pub preprocessed_local: Vec<OuterChallenge>,
+    pub preprocessed_next: Vec<OuterChallenge>,
+    /// The permutation trace's base columns at ζ / ζ·g (4 per extension column).
+    pub permutation_local: Vec<OuterChallenge>,
+    pub permutation_next: Vec<OuterChallenge>,
+    pub quotient_chunks: Vec<Vec<OuterChallenge>>,
+    /// The LogUp terminal (sum of the instance's fractions); `None` without lookups.
+    pub terminal: Option<OuterChallenge>,
+}
+
+/// A batch proof as the circuit's private witness.
+#[derive(Clone, Debug)]
+pub struct BatchStarkWitness {
+    pub main_commitment: Fr,
+    pub permutation_commitment: Option<Fr>,
+    pub quotient_commitment: Fr,
+    pub instances: Vec<BatchInstanceWitness>,
+    pub lookup_pow_witness: Option<KoalaBear>,
+    pub ood_pow_witness: KoalaBear,
+    pub batch_pow_witness: KoalaBear,
+    pub commit_phase_commitments: Vec<Fr>,
+    pub commit_pow_witnesses: Vec<KoalaBear>,
+    pub final_poly: Vec<OuterChallenge>,
+    pub query_pow_witness: KoalaBear,
+    /// Per query, one input opening per commitment in claim order.
+    pub queries: Vec<QueryWitness>,
+}
+
+fn observe_ext_native(challenger: &mut OuterChallenger, value: &OuterChallenge) {
+    for &c in BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(value) {
+        challenger.observe(c);
+    }
+}
+
+fn sample_ext_native(challenger: &mut OuterChallenger) -> OuterChallenge {
+    <OuterChallenge as BasedVectorSpace<KoalaBear>>::from_basis_coefficients_fn(|_| {
+        CanSample::<KoalaBear>::sample(challenger)
+    })
+}
+
+struct PcsChallenges {
+    fri_alpha: OuterChallenge,
+    betas: Vec<OuterChallenge>,
+    indices: Vec<usize>,
+}
+
+fn pow_ok(challenger: &mut OuterChallenger, bits: usize, witness: KoalaBear) -> bool {
+    if bits == 0 {
+        witness == KoalaBear::ZERO
+    } else {
+        challenger.check_witness(bits, witness)
+    }
+}
+
+/// The PCS + FRI transcript replayed natively (the circuit replays the same order).
+fn replay_pcs_native(
+    challenger: &mut OuterChallenger,
+    shape: &BatchStarkShape,
+    claimed: &[OuterChallenge],
+    fri: &p3_batch_stark::PcsProof<OuterConfig>,
+) -> Result<PcsChallenges, WitnessError> {
+    let settings = &shape.settings;
+    let reject = |site: &str| WitnessError::Rejected(format!("{site} proof-of-work witness"));
+    for &v in &shape.pcs_seed {
+        challenger.observe(v);
+    }
+    for value in claimed {
+        observe_ext_native(challenger, value);
+    }
+    if !pow_ok(challenger, settings.batch_pow_bits, fri.batch_pow_witness) {
+        return Err(reject("batching"));
+    }
+    let fri_alpha = sample_ext_native(challenger);
+    for &v in &shape.fri_seed {
+        challenger.observe(v);
+    }
+    let mut betas = Vec::new();
+    for (commitment, &witness) in fri
+        .commit_phase_commits
+        .iter()
+        .zip(&fri.commit_pow_witnesses)
+    {
+        challenger.observe(commitment.clone());
+        if !pow_ok(challenger, settings.commit_pow_bits, witness) {
+            return Err(reject("commit-phase"));
+        }
+        betas.push(sample_ext_native(challenger));
+    }
+    for value in &fri.final_poly {
+        observe_ext_native(challenger, value);
+    }
+    if !pow_ok(challenger, settings.query_pow_bits, fri.query_pow_witness) {
+        return Err(reject("query"));
+    }
+    let indices = (0..settings.num_queries)
+        .map(|_| challenger.sample_bits(shape.log_lde_height))
+        .collect();
+    Ok(PcsChallenges {
+        fri_alpha,
+        betas,
+        indices,
+    })
+}
+
+/// The circuit shape and witness for `proof` of `airs` with `public_values`, proven under
+/// `outer_config_with(settings)`. The proof must pass p3's own `verify_batch` first.
+pub fn extract_batch_stark<A: OuterBatchAir>(
+    settings: &FriSettings,
+    airs: &[A],
+    proof: &BatchProof<OuterConfig>,
+    public_values: &[Vec<KoalaBear>],
+) -> Result<(BatchStarkShape, BatchStarkWitness), WitnessError> {
+    let config = outer_config_with(settings);
+    let degree_bits = proof.degree_bits.clone();
+    if degree_bits.len() != airs.len() || public_values.len() != airs.len() {
+        return Err(shape_error("instance count"));
+    }
+    let common = common_data(settings, airs, &degree_bits)?;
+    let shape = BatchStarkShape::from_common(settings, airs, &degree_bits, &common)?;
+    verify_batch(&config, airs, proof, public_values, &common)
+        .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
+    let opened = &proof.opened_values.instances;
+    let fri = &proof.opening_proof;
+    if proof.commitments.random.is_some() {
+        return Err(shape_error("randomization commitment"));
+    }
+    for commitment in [&proof.commitments.main, &proof.commitments.quotient_chunks]
+        .into_iter()
+        .chain(&proof.commitments.permutation)
+        .chain(&fri.commit_phase_commits)
+    {
+        if commitment.num_roots() != 1 {
+            return Err(shape_error("Merkle cap height"));
+        }
+    }
+    if fri.commit_phase_commits.len() != shape.log_arities.len() {
+        return Err(shape_error("FRI round count"));
+    }
+
+    // The transcript, replayed on p3's own BatchVerifierTranscript (then the PCS order).
+    let mut challenger =
+        OuterChallenger::new(outer_perm()).map_err(|e| shape_error(format!("{e:?}")))?;
+    let batch_shape = BatchShape {
+        trace_widths: shape.instances.iter().map(|s| s.main_width).collect(),
+        public_value_counts: shape
+            .instances
+            .iter()
+            .map(|s| s.num_public_values)
+            .collect(),
+        preprocessed_widths: shape
+            .instances
+            .iter()
+            .map(|s| s.preprocessed_width)
+            .collect(),
+        has_preprocessed_commitment: shape.preprocessed_commitment.is_some(),
+        num_lookup_instances: shape
+            .instances
+            .iter()
+            .filter(|s| s.num_lookups() > 0)
+            .count(),
+        lookup_pow_bits: settings.lookup_pow_bits,
+        has_randomization_commitment: false,
+        ood_pow_bits: settings.ood_pow_bits,
+    };
+    let gadget = LogUpGadget::new();
+    let mut transcript = BatchVerifierTranscript::<
+        OuterChallenger,
+        KoalaBear,
+        OuterChallenge,
+        OuterCommitment,
+    >::new(&mut challenger, batch_shape);
+    transcript.instance_bindings(&degree_bits);
+    transcript.main_phase(proof.commitments.main.clone(), public_values);
+    transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
+    // The per-instance challenges are recomputed in-circuit; here only the sponge advances.
+    transcript
+        .lookup_phase(&common.lookups, &gadget, proof.lookup_pow_witness)
+        .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
+    let terminals: Vec<OuterChallenge> = proof
+        .lookup_terminals
+        .iter()
+        .flatten()
+        .map(|t| t.0)
+        .collect();
+    let _alpha = transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
+    transcript.quotient_phase(proof.commitments.quotient_chunks.clone(), None);
+    let zeta = transcript
+        .ood_phase(proof.ood_pow_witness)
+        .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
+
+    let preprocessed_widths: Vec<usize> = shape
+        .instances
+        .iter()
+        .map(|s| s.preprocessed_width)
+        .collect();
+    let log_chunks: Vec<usize> = shape
+        .instances
+        .iter()
+        .map(|s| s.log_num_quotient_chunks)
+        .collect();
+    let (claims, _, _) = commitments_with_opening_points(
+        &config,
+        airs,
+        zeta,
+        &proof.commitments,
+        &proof.opened_values,
+        &common,
+        &degree_bits,
+        &preprocessed_widths,
+        &log_chunks,
+    )
+    .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
+    let claimed: Vec<OuterChallenge> = claims
+        .iter()
+        .flat_map(|c| c.matrices.iter())
+        .flat_map(|m| m.points.iter())
+        .flat_map(|p| p.values.iter().copied())
+        .collect();
+    let pcs =
+        transcript.delegate(|challenger| replay_pcs_native(challenger, &shape, &claimed, fri));
+    transcript.finish();
+    let pcs = pcs?;
+
+    // The claim structure must be the one the shape predicts.
+    let layout = shape.claim_layout();
+    let layout_ok = layout.len() == claims.len()
+        && layout.iter().zip(&claims).all(|(matrices, claim)| {
+            matrices.len() == claim.matrices.len()
+                && matrices.iter().zip(&claim.matrices).all(|(m, c)| {
+                    c.points.len() == if m.opens_next { 2 } else { 1 }
+                        && c.points.iter().all(|p| p.values.len() == m.width)
+                        && c.domain.log_size() + settings.log_blowup == m.log_lde_height
+                })
+        });
+    if !layout_ok || fri.input_openings.len() != claims.len() {
+        return Err(shape_error("opening claims differ from the circuit shape"));
+    }
+
+    let val_mmcs = outer_val_mmcs(&outer_perm());
+    let params = settings.fri_parameters(OuterChallengeMmcs::new(val_mmcs.clone()));
+    let log_lde = shape.log_lde_height;
+    let reduced = open_inputs(
+        &params,
+        log_lde,
+        &pcs.indices,
+        &fri.input_openings,
+        pcs.fri_alpha,
+        &val_mmcs,
+        &claims,
+    )
+    .map_err(|e| WitnessError::Rejected(format!("input openings: {e:?}")))?;
+
+    let rounds = shape.log_arities.len();
+    let folding = TwoAdicFriFolding::<(), ()>(PhantomData);
+    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); rounds];
+    let mut rows_by_round: Vec<Vec<Vec<Vec<OuterChallenge>>>> = vec![Vec::new(); rounds];
+    for (query, (&index, ro)) in pcs.indices.iter().zip(reduced).enumerate() {
+        let mut domain_index = index;
+        let _folded = fold_query::<_, KoalaBear, OuterChallenge, OuterChallengeMmcs>(
+            &folding,
+            query,
+            &mut domain_index,
+            &pcs.betas,
+            &shape.log_arities,
+            &fri.commit_phase_openings,
+            ro,
+            log_lde,
+            shape.log_final_height(),
+            &mut group_indices,
+            &mut rows_by_round,
+        )
+        .map_err(|e| WitnessError::Rejected(format!("folding: {e:?}")))?;
+    }
+
+    // Full Merkle paths per query and commitment.
+    let mut input_paths = Vec::new();
+    for (batch, matrices) in layout.iter().enumerate() {
+        let dims: Vec<Dimensions> = matrices
+            .iter()
+            .map(|m| Dimensions {
+                width: m.width,
+                height: 1 << m.log_lde_height,
+            })
+            .collect();
+        let opening = &fri.input_openings[batch];
+        let max_log = matrices.iter().map(|m| m.log_lde_height).max().unwrap_or(0);
+        let batch_indices: Vec<usize> = pcs
+            .indices
+            .iter()
+            .map(|&i| i >> (log_lde - max_log))
+            .collect();
+        let paths = val_mmcs
+            .restore_and_recompute_paths(
+                &dims,
+                &batch_indices,
+                &opening.opened_values,
+                &opening.opening_proof,
+            )
+            .map_err(|e| WitnessError::Rejected(format!("input Merkle paths: {e:?}")))?;
+        input_paths.push(paths);
+    }
+    let mut round_paths = Vec::new();
+    let mut log_height = log_lde;
+    for (round, &log_arity) in shape.log_arities.iter().enumerate() {
+        log_height -= log_arity;
+        let dims = [Dimensions {
+            width: EXT_DEGREE << log_arity,
+            height: 1 << log_height,
+        }];
+        let flat_rows: Vec<Vec<Vec<KoalaBear>>> = rows_by_round[round]
+            .iter()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        row.iter()
+                            .flat_map(|e| {
+                                BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(e)
+                                    .to_vec()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let paths = val_mmcs
+            .restore_and_recompute_paths(
+                &dims,
+                &group_indices[round],
+                &flat_rows,
+                &fri.commit_phase_openings[round].opening_proof,
+            )
+            .map_err(|e| WitnessError::Rejected(format!("FRI round {round} paths: {e:?}")))?;
+        round_paths.push(paths);
+    }
+    let siblings_of = |path: &p3_merkle_tree::MerkleAuthPath<p3_bn254::Bn254, 1>| -> Vec<Fr> {
+        path.siblings.iter().map(|d| bn254_to_fr(d[0])).collect()
+    };
+    let queries = (0..settings.num_queries)
+        .map(|q| QueryWitness {
+            inputs: (0..layout.len())
+                .map(|batch| InputOpeningWitness {
+                    rows: fri.input_openings[batch].opened_values[q].clone(),
+                    siblings: siblings_of(&input_paths[batch][q]),
+                })
+                .collect(),
+            rounds: (0..rounds)
+                .map(|round| CommitRoundWitness {
+                    row: rows_by_round[round][q][0].clone(),
+                    siblings: siblings_of(&round_paths[round][q]),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let instances = opened
+        .iter()
+        .zip(&proof.lookup_terminals)
+        .map(|(o, terminal)| {
+            let base = &o.base_opened_values;
+            BatchInstanceWitness {
+                trace_local: base.trace_local.clone(),
+                trace_next: base.trace_next.clone().unwrap_or_default(),
+                preprocessed_local: base
+                    .preprocessed
+                    .as_ref()
+                    .map(|p| p.local.clone())
+                    .unwrap_or_default(),
+                preprocessed_next: base
+                    .preprocessed
+                    .as_ref()
+                    .and_then(|p| p.next.clone())
+                    .unwrap_or_default(),
+                permutation_local: o.permutation_local.clone(),
+                permutation_next: o.permutation_next.clone(),
+                quotient_chunks: base.quotient_chunks.clone(),
+                terminal: terminal.as_ref().map(|t| t.0),
+            }
+        })
+        .collect();
+    let witness = BatchStarkWitness {
+        main_commitment: root(&proof.commitments.main),
+        permutation_commitment: proof.commitments.permutation.as_ref().map(root),
+        quotient_commitment: root(&proof.commitments.quotient_chunks),
+        instances,
+        lookup_pow_witness: proof.lookup_pow_witness,
+        ood_pow_witness: proof.ood_pow_witness,
+        batch_pow_witness: fri.batch_pow_witness,
+        commit_phase_commitments: fri.commit_phase_commits.iter().map(root).collect(),
+        commit_pow_witnesses: fri.commit_pow_witnesses.clone(),
+        final_poly: fri.final_poly.clone(),
+        query_pow_witness: fri.query_pow_witness,
+        queries,
+    };
+    Ok((shape, witness))
+}
+
+/// One instance's opened values, allocated.
+struct InstanceVars {
+    trace_local: Vec<KbExtVar>,
+    trace_next: Vec<KbExtVar>,
+    preprocessed_local: Vec<KbExtVar>,
+    preprocessed_next: Vec<KbExtVar>,
+    permutation_local: Vec<KbExtVar>,
+    permutation_next: Vec<KbExtVar>,
+    quotient_chunks: Vec<Vec<KbExtVar>>,
+    terminal: Option<KbExtVar>,
+}
+
+/// The extension columns of a base-flattened permutation row: column `j` is
+/// `Σ_k row[4j + k] · X^k` (p3's `from_ext_basis_coefficients` on the opened values).
+fn recompose_ext_columns(flat: &[KbExtVar]) -> Result<Vec<KbExtVar>, SynthesisError> {
+    flat.chunks(EXT_DEGREE)
+        .map(|chunk| {
+            let mut value = KbExtVar::constant(KoalaBearExt::ZERO);
+            for (k, coefficient) in chunk.iter().enumerate() {
+                value = value.add(&coefficient.mul_by_monomial(k)?)?;
+            }
+            Ok(value)
+        })
+        .collect()
+}
+
+fn instance_shape_ok(s: &BatchInstanceShape, v: &InstanceVars) -> bool {
+    let perm = s.permutation_width() * EXT_DEGREE;
+    v.trace_local.len() == s.main_width
+        && v.trace_next.len() == if s.opens_main_next { s.main_width } else { 0 }
+        && v.preprocessed_local.len() == s.preprocessed_width
+        && v.preprocessed_next.len()
+            == if s.opens_preprocessed_next {
+                s.preprocessed_width
+            } else {
+                0
+            }
+        && v.permutation_local.len() == perm
+        && v.permutation_next.len() == perm
+        && v.quotient_chunks.len() == s.num_quotient_chunks()
+        && v.quotient_chunks.iter().all(|c| c.len() == EXT_DEGREE)
+        && v.terminal.is_some() == (s.num_lookups() > 0)
+}
+
+/// Enforces, in `cs`, that `witness` is a batch proof of the AIRs whose shape is given, with
+/// all instances' `public_values` (concatenated in instance order) exposed as packed public
+/// inputs ([`pack_public_values`]). Mirrors `p3_batch_stark::verify_batch` (not
+/// zero-knowledge) with `TwoAdicFriPcs::verify` as its opening argument.
+pub fn synthesize_batch_stark(
+    cs: &ConstraintSystemRef<Fr>,
+    shape: &BatchStarkShape,
+    public_values: &[Vec<KoalaBear>],
+    witness: &BatchStarkWitness,
+) -> Result<ConstraintBreakdown, SynthesisError> {
+    let settings = &shape.settings;
+    let mut meter = Meter::new(cs);
+    let n = shape.instances.len();
+    if public_values.len() != n
+        || witness.instances.len() != n
+        || shape
+            .instances
+            .iter()
+            .zip(public_values)
+            .any(|(s, p)| s.num_public_values != p.len())
+        || witness.permutation_commitment.is_some() != shape.has_lookups()
+        || witness.lookup_pow_witness.is_some() != shape.has_lookups()
+    {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+
+    // Public values: canonical witnesses bound to the packed public inputs.
+    let flat_public: Vec<KoalaBear> = public_values.iter().flatten().copied().collect();
+    let public_flat_vars = flat_public
+        .iter()
+        .map(|&v| base_witness(cs, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (chunk, packed) in public_flat_vars
+        .chunks(PUBLIC_VALUES_PER_INPUT)
+        .zip(pack_public_values(&flat_public))
+    {
+        let input = FpVar::new_input(cs.clone(), || Ok(packed))?;
+        let mut sum = FpVar::zero();
+        let mut weight = Fr::from(1u64);
+        for value in chunk {
+            sum += value.fp() * weight;
+            weight *= Fr::from(1u64 << 31);
+        }
+        sum.enforce_equal(&input)?;
+    }
+    let mut public = Vec::with_capacity(n);
+    let mut rest = public_flat_vars.as_slice();
+    for values in public_values {
+        let (head, tail) = rest.split_at(values.len());
+        public.push(head.to_vec());
+        rest = tail;
+    }
+
+    // The proof.
+    let main_commitment = FpVar::new_witness(cs.clone(), || Ok(witness.main_commitment))?;
+    let permutation_commitment = witness
+        .permutation_commitment
+        .map(|c| FpVar::new_witness(cs.clone(), || Ok(c)))
+        .transpose()?;
+    let quotient_commitment = FpVar::new_witness(cs.clone(), || Ok(witness.quotient_commitment))?;
+    let instances = witness
+        .instances
+        .iter()
+        .map(|w| {
+            Ok(InstanceVars {
+                trace_local: ext_witnesses(cs, &w.trace_local)?,
+                trace_next: ext_witnesses(cs, &w.trace_next)?,
+                preprocessed_local: ext_witnesses(cs, &w.preprocessed_local)?,
+                preprocessed_next: ext_witnesses(cs, &w.preprocessed_next)?,
+                permutation_local: ext_witnesses(cs, &w.permutation_local)?,
+                permutation_next: ext_witnesses(cs, &w.permutation_next)?,
+                quotient_chunks: w
+                    .quotient_chunks
+                    .iter()
+                    .map(|c| ext_witnesses(cs, c))
+                    .collect::<Result<_, _>>()?,
+                terminal: w
+                    .terminal
+                    .map(|t| KbExtVar::new_witness(cs.clone(), || Ok(t)))
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, SynthesisError>>()?;
+    if shape
+        .instances
+        .iter()
+        .zip(&instances)
+        .any(|(s, v)| !instance_shape_ok(s, v))
+    {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    let lookup_pow_witness = witness
+        .lookup_pow_witness
+        .map(|w| base_witness(cs, w))
+        .transpose()?;
+    let ood_pow_witness = base_witness(cs, witness.ood_pow_witness)?;
+    let fri_proof = FriProofVar {
+        batch_pow_witness: base_witness(cs, witness.batch_pow_witness)?,
+        commit_phase_commitments: fr_witnesses(cs, &witness.commit_phase_commitments)?,
+        commit_pow_witnesses: witness
+            .commit_pow_witnesses
+            .iter()
+            .map(|&w| base_witness(cs, w))
+            .collect::<Result<_, _>>()?,
+        final_poly: ext_witnesses(cs, &witness.final_poly)?,
+        query_pow_witness: base_witness(cs, witness.query_pow_witness)?,
+        queries: witness
+            .queries
+            .iter()
+            .map(|query| {
+                Ok(QueryVar {
+                    inputs: query
+                        .inputs
+                        .iter()
+                        .map(|input| {
+                            input
+                                .rows
+                                .iter()
+                                .map(|row| {
+                                    row.iter()
+                                        .map(|&v| base_witness(cs, v))
+                                        .collect::<Result<Vec<_>, _>>()
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .collect::<Result<_, _>>()?,
+                    input_siblings: query
+                        .inputs
+                        .iter()
+                        .map(|input| fr_witnesses(cs, &input.siblings))
+                        .collect::<Result<_, _>>()?,
+                    rounds: query
+                        .rounds
+                        .iter()
+                        .map(|round| {
+                            Ok((
+                                ext_witnesses(cs, &round.row)?,
+                                fr_witnesses(cs, &round.siblings)?,
+                            ))
+                        })
+                        .collect::<Result<_, SynthesisError>>()?,
+                })
+            })
+            .collect::<Result<_, SynthesisError>>()?,
+    };
+    meter.mark("proof witness allocation: range checks of every opened value and PoW witness");
+
+    // The batch-STARK transcript (BatchVerifierTranscript).
+    let mut challenger = ChallengerVar::new(cs.clone());
+    observe_seed(&mut challenger, &shape.batch_seed)?;
+    for s in &shape.instances {
+        // Degree bits as an extension element: (bits, 0, 0, 0).
+        observe_seed(
+            &mut challenger,
+            &[
+                KoalaBear::from_usize(s.degree_bits),
+                KoalaBear::ZERO,
+                KoalaBear::ZERO,
+                KoalaBear::ZERO,
+            ],
+        )?;
+    }
+    challenger.observe_digest(&main_commitment)?;
+    for values in &public {
+        for value in values {
+            challenger.observe(value)?;
+        }
+    }
+    let preprocessed_commitment = shape.preprocessed_commitment.map(FpVar::constant);
+    if let Some(commitment) = &preprocessed_commitment {
+        challenger.observe_digest(commitment)?;
+    }
+    let mut lookup_pair = None;
+    if let Some(witness) = &lookup_pow_witness {
+        check_pow(&mut challenger, settings.lookup_pow_bits, witness)?;
+        let lookup_alpha = challenger.sample_ext()?;
+        let lookup_beta = challenger.sample_ext()?;
+        lookup_pair = Some((lookup_alpha, lookup_beta));
+    }
+    if let Some(commitment) = &permutation_commitment {
+        challenger.observe_digest(commitment)?;
+    }
+    for terminal in instances.iter().filter_map(|v| v.terminal.as_ref()) {
+        challenger.observe_ext(terminal)?;
+    }
+    let alpha = challenger.sample_ext()?;
+    challenger.observe_digest(&quotient_commitment)?;
+    check_pow(&mut challenger, settings.ood_pow_bits, &ood_pow_witness)?;
+    let zeta = challenger.sample_ext()?;
+    meter.mark("batch transcript (seed, degree bits, commitments, public values, PoW, α_L, β_L, terminals, α, ζ)");
+
+    // Lookup challenges per instance: [prefix(bus), β_L] per lookup, prefix(i) = α_L + (i+1)·β_L^W.
+    let bus_prefixes = match &lookup_pair {
+        Some((lookup_alpha, lookup_beta)) => {
+            let mut gamma = KbExtVar::constant(KoalaBearExt::ONE);
+            for _ in 0..shape.max_message_width {
+                gamma = gamma.mul(lookup_beta)?.reduce()?;
+            }
+            let mut prefixes = Vec::with_capacity(shape.num_buses);
+            let mut prefix = lookup_alpha.clone();
+            for _ in 0..shape.num_buses {
+                prefix = prefix.add(&gamma)?.reduce()?;
+                prefixes.push(prefix.clone());
+            }
+            prefixes
+        }
+        None => Vec::new(),
+    };
+
+    // Per instance: the out-of-domain check at ζ over its own constraints (base and LogUp).
+    let mut zeta_powers = ZetaPowers::new(&zeta);
+    for (i, (s, v)) in shape.instances.iter().zip(&instances).enumerate() {
+        let selectors = selectors_at_point(s.degree_bits, &mut zeta_powers)?;
+        let zeros;
+        let main_next = if s.opens_main_next {
+            v.trace_next.as_slice()
+        } else {
+            zeros = vec![KbExtVar::constant(KoalaBearExt::ZERO); s.main_width];
+            zeros.as_slice()
+        };
+        let pre_zeros;
+        let preprocessed_next = if s.opens_preprocessed_next {
+            v.preprocessed_next.as_slice()
+        } else {
+            pre_zeros = vec![KbExtVar::constant(KoalaBearExt::ZERO); s.preprocessed_width];
+            pre_zeros.as_slice()
+        };
+        let opened = OpenedRowsVar {
+            main_local: &v.trace_local,
+            main_next,
+            preprocessed_local: &v.preprocessed_local,
+            preprocessed_next,
+            periodic: &[],
+            public_values: &public[i],
+        };
+        let challenges = match &lookup_pair {
+            Some((_, lookup_beta)) => s
+                .bus_ids
+                .iter()
+                .flat_map(|&bus| [bus_prefixes[bus].clone(), lookup_beta.clone()])
+                .collect(),
+            None => Vec::new(),
+        };
+        let permutation_local = recompose_ext_columns(&v.permutation_local)?;
+        let permutation_next = recompose_ext_columns(&v.permutation_next)?;
+        let values: Vec<KbExtVar> = v.terminal.iter().cloned().collect();
+        let lookups = LookupRowsVar {
+            permutation_local: &permutation_local,
+            permutation_next: &permutation_next,
+            challenges: &challenges,
+            values: &values,
+        };
+        let folded = fold_mixed_constraints(&s.constraints, &opened, &lookups, &selectors, &alpha)?;
+        let chunk_arrays: Vec<[KbExtVar; 4]> = v
+            .quotient_chunks
+            .iter()
+            .map(|c| [c[0].clone(), c[1].clone(), c[2].clone(), c[3].clone()])
+            .collect();
+        let quotient = recompose_quotient(
+            &shape.quotient_chunk_domains(i),
+            &chunk_arrays,
+            &mut zeta_powers,
+        )?;
+        enforce_ood_check(&folded, &selectors, &quotient)?;
+    }
+    meter.mark("out-of-domain constraint checks (base + LogUp) and quotient recompositions");
+
+    // The global LogUp check: the terminals of all instances sum to zero.
+    let mut terminal_sum = KbExtVar::constant(KoalaBearExt::ZERO);
+    for terminal in instances.iter().filter_map(|v| v.terminal.as_ref()) {
+        terminal_sum = terminal_sum.add(terminal)?;
+    }
+    terminal_sum.enforce_equal(&KbExtVar::constant(KoalaBearExt::ZERO))?;
+    meter.mark("LogUp terminal sum");
+
+    // The opening argument: the claims of `commitments_with_opening_points`.
+    let zeta_next: Vec<KbExtVar> = shape
+        .instances
+        .iter()
+        .map(|s| zeta.mul_base_constant(KoalaBear::two_adic_generator(s.degree_bits)))
+        .collect::<Result<_, _>>()?;
+    let layout = shape.claim_layout();
+    let mut commitments = vec![main_commitment, quotient_commitment];
+    commitments.extend(preprocessed_commitment);
+    commitments.extend(permutation_commitment);
+    if commitments.len() != layout.len() {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    let claims: Vec<BatchClaimVar> = layout
+        .iter()
+        .zip(commitments)
+        .map(|(matrices, commitment)| BatchClaimVar {
+            commitment,
+            matrices: matrices
+                .iter()
+                .map(|m| {
+                    let v = &instances[m.instance];
+                    let (local, next) = match m.kind {
+                        MatrixKind::Main => (&v.trace_local, &v.trace_next),
+                        MatrixKind::QuotientChunk(c) => (&v.quotient_chunks[c], &v.trace_next),
+                        MatrixKind::Preprocessed => (&v.preprocessed_local, &v.preprocessed_next),
+                        MatrixKind::Permutation => (&v.permutation_local, &v.permutation_next),
+                    };
+                    let mut points = vec![(zeta.clone(), local.clone())];
+                    if m.opens_next {
+                        points.push((zeta_next[m.instance].clone(), next.clone()));
+                    }
+                    MatrixClaimVar {
+                        log_lde_height: m.log_lde_height,
+                        points,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let pcs_shape = PcsShapeVar {
+        settings,
+        pcs_seed: &shape.pcs_seed,
+        fri_seed: &shape.fri_seed,
+        log_arities: &shape.log_arities,
+        log_lde_height: shape.log_lde_height,
+    };
+    meter.mark("opening claims");
+    let pcs_cost = verify_pcs(&mut challenger, &pcs_shape, &claims, &fri_proof)?;
+    meter.breakdown.parts.extend(pcs_cost.parts());
+    meter.last = cs.num_constraints();
+    Ok(meter.breakdown)
+}
+
+/// A Groth16 circuit verifying one batch-STARK proof of fixed AIRs and heights under the outer
+/// config.
+///
+/// Private witness: the whole proof. Public inputs: every instance's public values in instance
+/// order, 8 per BN254 element ([`pack_public_values`]). The AIRs (constraints, widths, buses,
+/// preprocessed commitment), heights and FRI settings are the circuit's shape.
+#[derive(Clone)]
+pub struct BatchStarkVerifierCircuit {
+    pub shape: BatchStarkShape,
+    pub public_values: Vec<Vec<KoalaBear>>,
+    pub witness: BatchStarkWitness,
+}
+
+impl BatchStarkVerifierCircuit {
+    /// The circuit for `proof` of `airs` with `public_values`, proven with
+    /// `outer_config_with(settings)`. Fails if the proof does not verify natively.
+    pub fn new<A: OuterBatchAir>(
+        settings: &FriSettings,
+        airs: &[A],
+        proof: &BatchProof<OuterConfig>,
+        public_values: &[Vec<KoalaBear>],
+    ) -> Result<Self, WitnessError> {
+        let (shape, witness) = extract_batch_stark(settings, airs, proof, public_values)?;
+        Ok(Self {
+            shape,
+            public_values: public_values.to_vec(),
+            witness,
+        })
+    }
+
+    /// The Groth16 public inputs of this instance.
+    pub fn public_inputs(&self) -> Vec<Fr> {
+        let flat: Vec<KoalaBear> = self.public_values.iter().flatten().copied().collect();
+        pack_public_values(&flat)
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for BatchStarkVerifierCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        synthesize_batch_stark(&cs, &self.shape, &self.public_values, &self.witness).map(|_| ())
+    }
+}
