@@ -8,7 +8,10 @@
 //!                    the file bytes as little-endian words (zero-padded), each as (lo16, hi16))
 //! prep    = the p3 preprocessed commitment (Merkle cap) of the fixed tables [Program, Byte],
 //!           committed under the inner configuration
-//! vkey    = Sponge("zkmips/vkey/v1", VKEY_VERSION, entry, image, log2 program-table height,
+//! stack   = Sponge("zkmips/stack/v1", sp, base, #bytes, the initial stack block (no arguments, no
+//!                  environment) as little-endian words (zero-padded)) — it holds the auxiliary
+//!                  vector, whose program-header fields come from the ELF but not from its segments
+//! vkey    = Sponge("zkmips/vkey/v1", VKEY_VERSION, entry, image, stack, log2 program-table height,
 //!                  #cap roots, cap roots)
 //! ```
 //!
@@ -43,10 +46,11 @@ use crate::chips::{ByteChip, MipsAir, ProgramChip};
 use crate::config::{InnerConfig, LeafHash, StarkGenericConfig, Val, inner_config, inner_perm};
 
 /// Bumped whenever the encoding above or the fixed tables change.
-pub const VKEY_VERSION: u32 = 2;
+pub const VKEY_VERSION: u32 = 3;
 
 const IMAGE_DOMAIN: &[u8] = b"zkmips/image/v1";
 const VKEY_DOMAIN: &[u8] = b"zkmips/vkey/v1";
+const STACK_DOMAIN: &[u8] = b"zkmips/stack/v1";
 
 /// Why a verifying key could not be computed.
 #[derive(Debug, Error)]
@@ -55,6 +59,8 @@ pub enum VkeyError {
     Elf(#[from] ElfError),
     #[error("cannot build the program table: {0}")]
     Program(#[from] ProgramError),
+    #[error("cannot build the initial stack: {0}")]
+    Stack(String),
     #[error("committing the fixed tables failed: {0}")]
     Commitment(String),
 }
@@ -158,6 +164,26 @@ pub fn image_digest(program: &Program) -> [Val; 8] {
     sponge(input)
 }
 
+/// Poseidon2 digest of the initial stack block of a provable run (built with no arguments and no
+/// environment, as `machine::executor_config` runs it): `$sp` and every byte. The block holds
+/// values derived from the ELF beyond its loaded segments (the auxiliary vector's program-header
+/// address, size and count), so hashing the block itself binds everything the initial memory holds.
+pub fn initial_stack_digest(program: &Program) -> Result<[Val; 8], VkeyError> {
+    let stack = zkmips_executor::image::try_build_initial_stack(program, &[], &[])
+        .map_err(|err| VkeyError::Stack(err.to_string()))?;
+    let mut input = Vec::new();
+    push_domain(&mut input, STACK_DOMAIN);
+    push_word(&mut input, stack.sp);
+    push_word(&mut input, stack.base);
+    push_len(&mut input, stack.bytes.len());
+    for chunk in stack.bytes.chunks(4) {
+        let mut word = [0u8; 4];
+        word[..chunk.len()].copy_from_slice(chunk);
+        push_word(&mut input, u32::from_le_bytes(word));
+    }
+    Ok(sponge(input))
+}
+
 /// The roots of the preprocessed commitment of the fixed tables `[program, Byte]`.
 pub fn preprocessed_commitment(
     config: &InnerConfig,
@@ -187,6 +213,7 @@ pub fn program_vkey(config: &InnerConfig, program: &Program) -> Result<ProgramVk
     input.push(Val::from_u32(VKEY_VERSION));
     push_word(&mut input, program.entry);
     input.extend(image_digest(program));
+    input.extend(initial_stack_digest(program)?);
     input.push(Val::from_usize(table.height().trailing_zeros() as usize));
     push_len(&mut input, roots.len());
     for root in roots {

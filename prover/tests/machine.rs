@@ -304,3 +304,50 @@ fn panicking_guest_proves_exit_code_1() {
 fn example_keccak_proves() {
     prove_example("keccak", Some("input.txt"));
 }
+
+/// Shards are independent jobs: each shard's input (the `Shard`) and output (the `ShardProof`)
+/// round-trip through bytes, the shards are proven in reverse order, and the assembled proof
+/// verifies.
+#[test]
+fn shards_are_independent_serializable_jobs() {
+    use zkmips_prover::machine::{ShardProof, prove_shard};
+    let elf = elf(FIBONACCI);
+    let program = Program::from_elf(&elf).unwrap();
+    let chip = ProgramChip::new(&program).unwrap();
+    let mut executor = Executor::new(
+        &program,
+        executor_config(vec![7u32.to_le_bytes().to_vec()], vec![], 1000),
+    )
+    .unwrap();
+    let report = executor.run().unwrap();
+    let shards = report.record.unwrap().shards;
+    assert!(shards.len() >= 3);
+    let jobs: Vec<Vec<u8>> = shards
+        .iter()
+        .map(|s| postcard::to_allocvec(s).unwrap())
+        .collect();
+    let config = inner_config();
+    let mut results: Vec<(usize, Vec<u8>)> = jobs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, job)| {
+            let shard: zkmips_executor::Shard = postcard::from_bytes(job).unwrap();
+            let proof = prove_shard(&config, &chip, &shard).unwrap();
+            (index, postcard::to_allocvec(&proof).unwrap())
+        })
+        .collect();
+    results.sort_by_key(|(index, _)| *index);
+    let proof = MachineProof {
+        vkey: vkey_of(&elf),
+        elf: elf.clone(),
+        exit_code: report.exit_code,
+        public_values: report.public_values,
+        shards: results
+            .iter()
+            .map(|(_, bytes)| postcard::from_bytes::<ShardProof>(bytes).unwrap())
+            .collect(),
+    };
+    let run = verify_run(&proof, &vkey_of(&elf)).unwrap();
+    assert_eq!(run.shards, shards.len());
+}
