@@ -246,35 +246,6 @@ fn prove_example_with(name: &str, inputs: Vec<Vec<u8>>, hints: Vec<Vec<u8>>) -> 
     run.exit_code
 }
 
-/// Proves and verifies a bundled example on its bundled input; it must exit with 0.
-fn prove_example(name: &str, input: Option<&str>) {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-    let inputs = input
-        .map(|file| vec![std::fs::read(format!("{root}/{name}/{file}")).unwrap()])
-        .unwrap_or_default();
-    assert_eq!(prove_example_with(name, inputs, vec![]), 0, "{name}");
-}
-
-#[test]
-fn example_fibonacci_proves() {
-    prove_example("fibonacci", Some("input.bin"));
-}
-
-#[test]
-fn example_sha256_proves() {
-    prove_example("sha256", Some("input.txt"));
-}
-
-#[test]
-fn example_serde_demo_proves() {
-    prove_example("serde-demo", Some("input.bin"));
-}
-
-#[test]
-fn example_c_sum_proves() {
-    prove_example("c-sum", Some("input.txt"));
-}
-
 /// sdk-check with its inputs (x = 10^12 + 5, a postcard `Vec<u32>`) and hints (isqrt(x), 5
 /// bytes), as `cli/tests/examples.rs` runs it.
 #[test]
@@ -297,12 +268,6 @@ fn example_sdk_check_proves() {
 #[test]
 fn panicking_guest_proves_exit_code_1() {
     assert_eq!(prove_example_with("sdk-check", vec![], vec![]), 1);
-}
-
-/// The keccak example calls the KECCAK_PERMUTE precompile (syscall chip + keccak chip).
-#[test]
-fn example_keccak_proves() {
-    prove_example("keccak", Some("input.txt"));
 }
 
 /// Shards are independent jobs: each shard's input (the `Shard`) and output (the `ShardProof`)
