@@ -443,7 +443,10 @@ pub struct ProveTimings {
     pub shapes: Vec<Vec<ChipShape>>,
 }
 
-/// Runs `elf` on `inputs`/`hints`, cut into shards of `shard_cycles`, and proves every shard.
+/// Runs `elf` on `inputs`/`hints`, cut into shards of at most `shard_cycles` instructions, and
+/// proves every shard. The executor may extend a shard by one instruction so as not to split a
+/// delay slot, so it is asked for one less: a power-of-two `shard_cycles` then always fits a CPU
+/// table of that height instead of spilling into one twice as tall.
 /// `on_shard(done, total)` is called after each shard proof.
 pub fn prove_run(
     elf: &[u8],
@@ -458,7 +461,8 @@ pub fn prove_run(
     let program_chip =
         ProgramChip::new(&program).map_err(|e| MachineError::Program(e.to_string()))?;
     let start = Instant::now();
-    let mut executor = Executor::new(&program, executor_config(inputs, hints, shard_cycles))?;
+    let cut = shard_cycles.saturating_sub(1).max(1);
+    let mut executor = Executor::new(&program, executor_config(inputs, hints, cut))?;
     let report = executor.run()?;
     let shards = report.record.map(|r| r.shards).unwrap_or_default();
     let execute = start.elapsed();
@@ -603,6 +607,14 @@ pub fn verify_run(
             } else {
                 chain("halts before the last shard".into())
             });
+        }
+        // The interface table itself can have at most 2^MAX_LOG_TRACE_HEIGHT rows; refuse a longer
+        // list before building it (it could only cost memory).
+        if shard.interface.len() > 1 << batch::MAX_LOG_TRACE_HEIGHT {
+            return Err(chain(format!(
+                "an interface of {} locations is larger than any shard can touch",
+                shard.interface.len()
+            )));
         }
         let mut seen = HashSet::with_capacity(shard.interface.len());
         for entry in &shard.interface {
