@@ -76,7 +76,7 @@ fn prove_then_verify_by_elf_and_by_vkey() {
         text(&verify.stderr)
     );
     assert!(stdout.contains("exit code:      0"), "{stdout}");
-    assert!(stdout.contains(&expected_public), "{stdout}");
+    assert!(stdout.contains(expected_public), "{stdout}");
 
     let vkey = text(&zkmips(&["vkey", elf.to_str().unwrap()]).stdout);
     let verify = zkmips(&["verify", proof.to_str().unwrap(), "--vkey", vkey.trim()]);

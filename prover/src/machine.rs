@@ -189,18 +189,16 @@ pub fn shard_airs(program: &ProgramChip, interface: MemoryInterfaceChip) -> Vec<
     ]
 }
 
-/// The traces of every chip of `shard`, in [`shard_airs`] order, and the CPU's public values.
-pub fn shard_tables(
-    program: &ProgramChip,
-    shard: &Shard,
-) -> Result<
-    (
-        Vec<Table<MipsAir, Val>>,
-        CpuPublicValues,
-        Vec<BoundaryEntry>,
-    ),
-    TraceError,
-> {
+/// A shard's tables in [`shard_airs`] order, its CPU public values and its memory interface.
+pub type ShardTables = (
+    Vec<Table<MipsAir, Val>>,
+    CpuPublicValues,
+    Vec<BoundaryEntry>,
+);
+
+/// The traces of every chip of `shard`, in [`shard_airs`] order, the CPU's public values and the
+/// shard's memory interface.
+pub fn shard_tables(program: &ProgramChip, shard: &Shard) -> Result<ShardTables, TraceError> {
     let executed = executed_instructions(shard, program)?;
     let final_state = shard.final_state.ok_or(TraceError::EmptyShard)?;
     let mut bytes = ByteCounts::new();
@@ -536,7 +534,7 @@ impl InitialImage {
                 _ => 0, // HI, LO and LLbit start at zero.
             });
         }
-        (addr % 4 == 0 && (NULL_GUARD_END..USER_END).contains(&addr))
+        (addr.is_multiple_of(4) && (NULL_GUARD_END..USER_END).contains(&addr))
             .then(|| self.executor.memory().peek_word(addr))
     }
 }
