@@ -7,6 +7,8 @@ use zkmips_cli::build::{BuildOptions, build_guest};
 use zkmips_cli::prove::{ProveArgs, VerifyArgs, prove, verify};
 use zkmips_cli::run::{RunArgs, RunOutcome, run};
 
+mod export;
+
 /// Exit code for a guest that stopped on an error, or a host-side failure.
 const EXIT_ERROR: u8 = 2;
 
@@ -41,6 +43,8 @@ enum Command {
     Prove(ProveArgs),
     /// Verify a proof file and print the proven exit code and public values.
     Verify(VerifyArgs),
+    /// Write the Solidity Groth16 verifier for the current (dev-seed, NOT ceremony) keys.
+    ExportVerifier(export::ExportVerifierArgs),
     /// Print a program's verifying key (bytes32 hex).
     Vkey {
         /// The program's ELF file.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         }
         Command::Prove(args) => report(prove(&args)),
         Command::Verify(args) => report(verify(&args)),
+        Command::ExportVerifier(args) => report(export::export_verifier(&args)),
         Command::Vkey { program } => {
             let vkey = std::fs::read(&program)
                 .map_err(|err| format!("cannot read {}: {err}", program.display()))

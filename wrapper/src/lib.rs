@@ -17,6 +17,7 @@ pub mod convert;
 pub mod evm;
 pub mod fixture;
 pub mod fri;
+pub mod keys;
 pub mod koalabear;
 pub mod merkle;
 pub mod poseidon2;

@@ -16,9 +16,9 @@ use zkmips_wrapper::evm::{
     verify_in_evm, verify_proof_calldata,
 };
 use zkmips_wrapper::fixture::EvmFixture;
+use zkmips_wrapper::keys::render_dev_verifier;
 use zkmips_wrapper::solidity::{
-    EncodingError, GROTH16_VERIFIER_PATH, PROOF_BYTES_LEN, render_groth16_verifier,
-    verify_proof_bytes, verifying_key_hash,
+    EncodingError, GROTH16_VERIFIER_PATH, PROOF_BYTES_LEN, verify_proof_bytes, verifying_key_hash,
 };
 
 /// Upper bound on the gas of a direct `verifyProof` transaction (2 public inputs; measured
@@ -43,12 +43,12 @@ fn assert_reverts_with(outcome: &CallOutcome, allowed: &[[u8; 4]], what: &str) {
 
 #[test]
 fn committed_verifier_matches_the_dev_keys() {
-    let rendered = render_groth16_verifier(&dev_keys().1).expect("render");
+    let rendered = render_dev_verifier(&dev_keys().1).expect("render");
     let committed = std::fs::read_to_string(repo_root().join(GROTH16_VERIFIER_PATH))
         .expect("read the committed verifier");
     assert!(
         rendered == committed,
-        "{GROTH16_VERIFIER_PATH} is not what wrapper/src/solidity.rs renders from the dev keys; \
+        "{GROTH16_VERIFIER_PATH} is not what wrapper/src/keys.rs renders from the dev keys; \
          regenerate it (see the header of wrapper/tests/evm_verifier.rs)"
     );
 }
@@ -326,7 +326,7 @@ fn evm_gateway_rejects_frozen_routes() {
 #[ignore = "regenerates committed files; run explicitly"]
 fn regenerate_committed_verifier_and_fixture() {
     let (_, vk) = dev_keys();
-    let verifier = render_groth16_verifier(vk).expect("render");
+    let verifier = render_dev_verifier(vk).expect("render");
     std::fs::write(repo_root().join(GROTH16_VERIFIER_PATH), verifier).expect("write verifier");
 
     let program_vkey = dev_program_vkey();
@@ -337,7 +337,7 @@ fn regenerate_committed_verifier_and_fixture() {
         &proof,
         program_vkey,
         public_values,
-        "DEV FIXTURE: a real Groth16 proof of the stand-in dev circuit (wrapper/tests/evm_support), \
+        "DEV FIXTURE: a real Groth16 proof of the stand-in dev circuit (wrapper/src/keys.rs), \
          keys from a public seed (NOT a trusted setup); programVKey is a placeholder and the \
          public values use the fibonacci layout (n = 1000) without proving any execution.",
     );

@@ -1,7 +1,7 @@
 //! Shared by the `evm_*` tests: a small stand-in Groth16 circuit with the public-input layout of
 //! the real wrap circuit (`[programVKey, publicValuesDigest]`), its keys, and paths.
 //!
-//! The keys come from a fixed seed (`DEV_SETUP_SEED`): anyone can derive the toxic waste, so
+//! The keys come from a public seed (`zkmips_wrapper::keys::dev_seed`): anyone can derive the toxic waste, so
 //! this is NOT a trusted setup and proofs under these keys prove nothing. The committed
 //! `contracts/src/Groth16Verifier.sol` and `contracts/fixtures/groth16_dev.json` are generated
 //! from them until the STARK-verifier wrap circuit replaces this circuit.
@@ -13,58 +13,31 @@ use std::sync::OnceLock;
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, Proof, ProvingKey, VerifyingKey};
-use ark_r1cs_std::alloc::AllocVar;
-use ark_r1cs_std::eq::EqGadget;
-use ark_r1cs_std::fields::fp::FpVar;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use ark_snark::SNARK;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use zkmips_wrapper::evm::CompiledContracts;
+use zkmips_wrapper::keys::{
+    CURRENT_WRAP_CIRCUIT_NAME, DEFAULT_KEYS_DIR, KeyCache, current_wrap_circuit,
+};
 use zkmips_wrapper::solidity::{fr_to_be_bytes, public_values_digest};
-
-/// Seed of the dev setup (public on purpose: NOT a trusted setup).
-pub const DEV_SETUP_SEED: [u8; 32] = *b"zkmips dev groth16 setup seed v1";
 
 /// The committed fixture, relative to the repository root.
 pub const DEV_FIXTURE_PATH: &str = "contracts/fixtures/groth16_dev.json";
 
-/// Stand-in statement: the prover knows `cube = (programVKey + publicValuesDigest)^3`.
-/// Both public inputs are bound by constraints, so a proof verifies for exactly one input pair.
-#[derive(Clone, Default)]
-pub struct DevCircuit {
-    pub program_vkey: Option<Fr>,
-    pub public_values_digest: Option<Fr>,
-}
+/// The stand-in circuit now lives in `zkmips_wrapper::keys` (the CLI exports its verifier).
+pub use zkmips_wrapper::keys::StandInCircuit as DevCircuit;
 
-impl ConstraintSynthesizer<Fr> for DevCircuit {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let program_vkey = FpVar::new_input(cs.clone(), || {
-            self.program_vkey.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        let digest = FpVar::new_input(cs.clone(), || {
-            self.public_values_digest
-                .ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        let cube = FpVar::new_witness(cs.clone(), || {
-            let sum = self.program_vkey.ok_or(SynthesisError::AssignmentMissing)?
-                + self
-                    .public_values_digest
-                    .ok_or(SynthesisError::AssignmentMissing)?;
-            Ok(sum * sum * sum)
-        })?;
-        let sum = &program_vkey + &digest;
-        cube.enforce_equal(&(&sum * &sum * &sum))
-    }
-}
-
-/// The dev proving and verifying keys (deterministic; computed once per test binary).
+/// The dev proving and verifying keys, from the key cache (`$ZKMIPS_KEYS_DIR` or
+/// `target/zkmips-keys/` at the repository root): derived from the public dev seed on first
+/// use, loaded and hash-checked afterwards. Loaded once per test binary.
 pub fn dev_keys() -> &'static (ProvingKey<Bn254>, VerifyingKey<Bn254>) {
     static KEYS: OnceLock<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let mut rng = ChaCha20Rng::from_seed(DEV_SETUP_SEED);
-        Groth16::<Bn254>::circuit_specific_setup(DevCircuit::default(), &mut rng)
-            .expect("dev circuit setup")
+        let keys = KeyCache::from_env_or(repo_root().join(DEFAULT_KEYS_DIR))
+            .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit())
+            .unwrap_or_else(|e| panic!("dev keys: {e}"));
+        (keys.proving_key, keys.verifying_key)
     })
 }
 

@@ -1,0 +1,201 @@
+//! The Groth16 key cache (wrapper/src/keys.rs): round trip, corruption and circuit-change
+//! detection, and that the committed Solidity verifier and dev fixture belong to the cached
+//! keys of the current wrap circuit.
+
+mod evm_support;
+
+use std::path::{Path, PathBuf};
+
+use ark_bn254::Fr;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use evm_support::{DEV_FIXTURE_PATH, repo_root};
+use zkmips_wrapper::fixture::EvmFixture;
+use zkmips_wrapper::keys::{
+    CURRENT_WRAP_CIRCUIT_NAME, DEFAULT_KEYS_DIR, KeyCache, KeyError, KeySource, StandInCircuit,
+    circuit_digest, current_wrap_circuit, derive_dev_keys, dev_seed, render_dev_verifier,
+};
+use zkmips_wrapper::solidity::{GROTH16_VERIFIER_PATH, verifying_key_hash};
+
+/// A fresh, empty cache directory under the target dir (unique per test).
+fn scratch_cache(test: &str) -> KeyCache {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("zkmips-keys-test-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    KeyCache::new(dir)
+}
+
+fn flip_byte(path: &Path, index: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let index = index % bytes.len();
+    bytes[index] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The stand-in plus one extra constraint: same name, different circuit.
+#[derive(Clone, Default)]
+struct ChangedCircuit;
+
+impl ConstraintSynthesizer<Fr> for ChangedCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        use ark_r1cs_std::alloc::AllocVar;
+        use ark_r1cs_std::eq::EqGadget;
+        use ark_r1cs_std::fields::fp::FpVar;
+        StandInCircuit::default().generate_constraints(cs.clone())?;
+        let x = FpVar::new_witness(cs.clone(), || Ok(Fr::from(0u64)))?;
+        x.enforce_equal(&(&x * &x))
+    }
+}
+
+#[test]
+fn key_cache_round_trips() {
+    let cache = scratch_cache("round-trip");
+    let name = CURRENT_WRAP_CIRCUIT_NAME;
+    assert!(matches!(
+        cache.load(name, current_wrap_circuit()),
+        Err(KeyError::Missing { .. })
+    ));
+    let derived = cache.load_or_derive(name, current_wrap_circuit()).unwrap();
+    assert_eq!(derived.source, KeySource::Derived);
+    let loaded = cache.load_or_derive(name, current_wrap_circuit()).unwrap();
+    assert_eq!(loaded.source, KeySource::Loaded);
+    assert_eq!(loaded.verifying_key, derived.verifying_key);
+    assert_eq!(loaded.proving_key.vk, derived.proving_key.vk);
+    assert_eq!(loaded.proving_key.a_query, derived.proving_key.a_query);
+    assert_eq!(loaded.proving_key.h_query, derived.proving_key.h_query);
+    assert_eq!(loaded.proving_key_hash, derived.proving_key_hash);
+    assert_eq!(loaded.circuit_digest, derived.circuit_digest);
+    // The manifest's vk hash is the on-chain VERIFIER_HASH().
+    assert_eq!(
+        loaded.verifying_key_hash,
+        verifying_key_hash(&loaded.verifying_key)
+    );
+    // Deterministic: re-deriving from the seed gives the same keys.
+    let again = derive_dev_keys(name, current_wrap_circuit()).unwrap();
+    assert_eq!(again.verifying_key, derived.verifying_key);
+    assert_eq!(again.proving_key_hash, derived.proving_key_hash);
+}
+
+#[test]
+fn flipped_key_bytes_are_detected() {
+    let cache = scratch_cache("flipped");
+    let name = CURRENT_WRAP_CIRCUIT_NAME;
+    cache.regenerate(name, current_wrap_circuit()).unwrap();
+    for (file, offsets) in [
+        ("proving_key.bin", [0usize, 100, 100_000]),
+        ("verifying_key.bin", [0, 40, 1_000]),
+    ] {
+        let path = cache.entry_dir(name).join(file);
+        for offset in offsets {
+            flip_byte(&path, offset);
+            let err = match cache.load_or_derive(name, current_wrap_circuit()) {
+                Err(err) => err,
+                Ok(_) => panic!("{file} byte {offset} flipped: load accepted it"),
+            };
+            assert!(
+                matches!(&err, KeyError::FileHash { path: p, .. } if p == &path),
+                "{file} byte {offset}: unexpected error {err}"
+            );
+            // Never silently replaced: still refused until regenerated on request.
+            assert!(cache.load(name, current_wrap_circuit()).is_err());
+            flip_byte(&path, offset);
+            cache.load(name, current_wrap_circuit()).unwrap();
+        }
+    }
+    // A corrupt file whose manifest hash was updated to match is caught by deserialization.
+    let vk_path = cache.entry_dir(name).join("verifying_key.bin");
+    let mut bytes = std::fs::read(&vk_path).unwrap();
+    let good_hash = hex::encode(sha256(&bytes));
+    bytes.truncate(bytes.len() - 1);
+    std::fs::write(&vk_path, &bytes).unwrap();
+    let manifest_path = cache.entry_dir(name).join("manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(
+        &manifest_path,
+        manifest.replace(&good_hash, &hex::encode(sha256(&bytes))),
+    )
+    .unwrap();
+    let err = cache.load(name, current_wrap_circuit()).err().unwrap();
+    assert!(
+        matches!(err, KeyError::Corrupt { .. }),
+        "unexpected error {err}"
+    );
+    // Regenerating on request repairs the entry.
+    cache.regenerate(name, current_wrap_circuit()).unwrap();
+    cache.load(name, current_wrap_circuit()).unwrap();
+}
+
+#[test]
+fn changed_circuit_is_refused() {
+    let cache = scratch_cache("changed");
+    let name = CURRENT_WRAP_CIRCUIT_NAME;
+    cache.regenerate(name, current_wrap_circuit()).unwrap();
+    assert_ne!(
+        circuit_digest(name, ChangedCircuit).unwrap(),
+        circuit_digest(name, current_wrap_circuit()).unwrap()
+    );
+    let err = cache.load_or_derive(name, ChangedCircuit).err().unwrap();
+    assert!(
+        matches!(err, KeyError::CircuitChanged { .. }),
+        "unexpected error {err}"
+    );
+    // A manifest for another seed label is refused too.
+    let manifest_path = cache.entry_dir(name).join("manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(
+        &manifest_path,
+        manifest.replace("groth16-dev-setup/v1\"", "groth16-dev-setup/v0\""),
+    )
+    .unwrap();
+    let err = cache.load(name, current_wrap_circuit()).err().unwrap();
+    assert!(
+        matches!(err, KeyError::Inconsistent { .. }),
+        "unexpected error {err}"
+    );
+}
+
+#[test]
+fn dev_seed_is_domain_separated() {
+    assert_ne!(dev_seed("a"), dev_seed("b"));
+    let seed = dev_seed(CURRENT_WRAP_CIRCUIT_NAME);
+    let mut expected = b"zkmips/groth16-dev-setup/v1".to_vec();
+    expected.push(0);
+    expected.extend_from_slice(CURRENT_WRAP_CIRCUIT_NAME.as_bytes());
+    assert_eq!(seed, sha256(&expected));
+}
+
+/// The committed verifier is exactly what `zkmips export-verifier` renders from the cached keys,
+/// and the committed fixture verifies against them: keys and contract cannot drift.
+#[test]
+fn committed_verifier_and_fixture_match_the_cached_keys() {
+    let cache = KeyCache::from_env_or(repo_root().join(DEFAULT_KEYS_DIR));
+    let keys = cache
+        .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The cache holds what the public seed gives (cheap for the stand-in; the real circuit's
+    // setup is slower but this is the check that makes the committed contract reproducible).
+    let derived = derive_dev_keys(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()).unwrap();
+    assert!(
+        derived.verifying_key == keys.verifying_key,
+        "the cached verifying key is not the one the dev seed derives: run \
+         `zkmips export-verifier --regenerate-keys`"
+    );
+    let rendered = render_dev_verifier(&keys.verifying_key).unwrap();
+    let committed = std::fs::read_to_string(repo_root().join(GROTH16_VERIFIER_PATH)).unwrap();
+    assert!(
+        rendered == committed,
+        "{GROTH16_VERIFIER_PATH} differs from the verifier of the cached keys; run \
+         `zkmips export-verifier` (docs/CONTRACTS.md)"
+    );
+    assert!(committed.contains("NOT A TRUSTED-SETUP CEREMONY"));
+    assert!(committed.contains(&hex::encode(keys.verifying_key_hash)));
+
+    let fixture = EvmFixture::read(&repo_root().join(DEV_FIXTURE_PATH)).unwrap();
+    assert_eq!(fixture.vkey_hash, keys.verifying_key_hash);
+    fixture
+        .verify(&keys.verifying_key)
+        .expect("the committed fixture verifies against the cached keys");
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
