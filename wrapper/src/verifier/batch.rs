@@ -45,13 +45,10 @@ use zkmips_prover::outer::{
 };
 
 use super::circuit::{
-    ConstraintBreakdown, Meter, PUBLIC_VALUES_PER_INPUT, base_witness, ext_witnesses, fr_witnesses,
+    ConstraintBreakdown, Meter, PUBLIC_VALUES_PER_INPUT, base_witness, ext_witnesses,
     pack_public_values,
 };
-use super::pcs::{
-    BatchClaimVar, FriProofVar, MatrixClaimVar, PcsShapeVar, QueryVar, check_pow, observe_seed,
-    verify_pcs,
-};
+use super::pcs::{BatchClaimVar, MatrixClaimVar, PcsShapeVar, check_pow, observe_seed, verify_pcs};
 use super::witness::{
     CommitRoundWitness, InputOpeningWitness, OuterCommitment, QueryWitness, WitnessError,
 };
@@ -1053,55 +1050,15 @@ pub fn synthesize_batch_stark(
         .map(|w| base_witness(cs, w))
         .transpose()?;
     let ood_pow_witness = base_witness(cs, witness.ood_pow_witness)?;
-    let fri_proof = FriProofVar {
-        batch_pow_witness: base_witness(cs, witness.batch_pow_witness)?,
-        commit_phase_commitments: fr_witnesses(cs, &witness.commit_phase_commitments)?,
-        commit_pow_witnesses: witness
-            .commit_pow_witnesses
-            .iter()
-            .map(|&w| base_witness(cs, w))
-            .collect::<Result<_, _>>()?,
-        final_poly: ext_witnesses(cs, &witness.final_poly)?,
-        query_pow_witness: base_witness(cs, witness.query_pow_witness)?,
-        queries: witness
-            .queries
-            .iter()
-            .map(|query| {
-                Ok(QueryVar {
-                    inputs: query
-                        .inputs
-                        .iter()
-                        .map(|input| {
-                            input
-                                .rows
-                                .iter()
-                                .map(|row| {
-                                    row.iter()
-                                        .map(|&v| base_witness(cs, v))
-                                        .collect::<Result<Vec<_>, _>>()
-                                })
-                                .collect::<Result<Vec<_>, _>>()
-                        })
-                        .collect::<Result<_, _>>()?,
-                    input_siblings: query
-                        .inputs
-                        .iter()
-                        .map(|input| fr_witnesses(cs, &input.siblings))
-                        .collect::<Result<_, _>>()?,
-                    rounds: query
-                        .rounds
-                        .iter()
-                        .map(|round| {
-                            Ok((
-                                ext_witnesses(cs, &round.row)?,
-                                fr_witnesses(cs, &round.siblings)?,
-                            ))
-                        })
-                        .collect::<Result<_, SynthesisError>>()?,
-                })
-            })
-            .collect::<Result<_, SynthesisError>>()?,
-    };
+    let fri_proof = super::circuit::fri_proof_witness(
+        cs,
+        witness.batch_pow_witness,
+        &witness.commit_phase_commitments,
+        &witness.commit_pow_witnesses,
+        &witness.final_poly,
+        witness.query_pow_witness,
+        &witness.queries,
+    )?;
     meter.mark("proof witness allocation: range checks of every opened value and PoW witness");
 
     // The batch-STARK transcript (BatchVerifierTranscript).

@@ -111,6 +111,66 @@ pub(crate) fn fr_witnesses(
         .collect()
 }
 
+/// The FRI part of a proof (PoW witnesses, commit-phase commitments and openings, final
+/// polynomial) as range-checked circuit witnesses, shared by the uni- and batch-STARK circuits.
+pub(crate) fn fri_proof_witness(
+    cs: &ConstraintSystemRef<Fr>,
+    batch_pow_witness: KoalaBear,
+    commit_phase_commitments: &[Fr],
+    commit_pow_witnesses: &[KoalaBear],
+    final_poly: &[KoalaBearExt],
+    query_pow_witness: KoalaBear,
+    queries: &[super::witness::QueryWitness],
+) -> Result<FriProofVar, SynthesisError> {
+    Ok(FriProofVar {
+        batch_pow_witness: base_witness(cs, batch_pow_witness)?,
+        commit_phase_commitments: fr_witnesses(cs, commit_phase_commitments)?,
+        commit_pow_witnesses: commit_pow_witnesses
+            .iter()
+            .map(|&w| base_witness(cs, w))
+            .collect::<Result<_, _>>()?,
+        final_poly: ext_witnesses(cs, final_poly)?,
+        query_pow_witness: base_witness(cs, query_pow_witness)?,
+        queries: queries
+            .iter()
+            .map(|query| {
+                Ok(QueryVar {
+                    inputs: query
+                        .inputs
+                        .iter()
+                        .map(|input| {
+                            input
+                                .rows
+                                .iter()
+                                .map(|row| {
+                                    row.iter()
+                                        .map(|&v| base_witness(cs, v))
+                                        .collect::<Result<Vec<_>, _>>()
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .collect::<Result<_, _>>()?,
+                    input_siblings: query
+                        .inputs
+                        .iter()
+                        .map(|input| fr_witnesses(cs, &input.siblings))
+                        .collect::<Result<_, _>>()?,
+                    rounds: query
+                        .rounds
+                        .iter()
+                        .map(|round| {
+                            Ok((
+                                ext_witnesses(cs, &round.row)?,
+                                fr_witnesses(cs, &round.siblings)?,
+                            ))
+                        })
+                        .collect::<Result<_, SynthesisError>>()?,
+                })
+            })
+            .collect::<Result<_, SynthesisError>>()?,
+    })
+}
+
 /// Enforces, in `cs`, that `witness` is a proof of the AIR whose `constraints` are given, with
 /// `public_values` exposed as packed public inputs ([`pack_public_values`]). Mirrors
 /// `p3_uni_stark::verify_with_preprocessed` (no preprocessed trace, not zero-knowledge) with
@@ -158,55 +218,15 @@ pub fn synthesize_uni_stark(
         .map(|chunk| ext_witnesses(cs, chunk))
         .collect::<Result<Vec<_>, _>>()?;
     let ood_pow_witness = base_witness(cs, witness.ood_pow_witness)?;
-    let fri_proof = FriProofVar {
-        batch_pow_witness: base_witness(cs, witness.batch_pow_witness)?,
-        commit_phase_commitments: fr_witnesses(cs, &witness.commit_phase_commitments)?,
-        commit_pow_witnesses: witness
-            .commit_pow_witnesses
-            .iter()
-            .map(|&w| base_witness(cs, w))
-            .collect::<Result<_, _>>()?,
-        final_poly: ext_witnesses(cs, &witness.final_poly)?,
-        query_pow_witness: base_witness(cs, witness.query_pow_witness)?,
-        queries: witness
-            .queries
-            .iter()
-            .map(|query| {
-                Ok(QueryVar {
-                    inputs: query
-                        .inputs
-                        .iter()
-                        .map(|input| {
-                            input
-                                .rows
-                                .iter()
-                                .map(|row| {
-                                    row.iter()
-                                        .map(|&v| base_witness(cs, v))
-                                        .collect::<Result<Vec<_>, _>>()
-                                })
-                                .collect::<Result<Vec<_>, _>>()
-                        })
-                        .collect::<Result<_, _>>()?,
-                    input_siblings: query
-                        .inputs
-                        .iter()
-                        .map(|input| fr_witnesses(cs, &input.siblings))
-                        .collect::<Result<_, _>>()?,
-                    rounds: query
-                        .rounds
-                        .iter()
-                        .map(|round| {
-                            Ok((
-                                ext_witnesses(cs, &round.row)?,
-                                fr_witnesses(cs, &round.siblings)?,
-                            ))
-                        })
-                        .collect::<Result<_, SynthesisError>>()?,
-                })
-            })
-            .collect::<Result<_, SynthesisError>>()?,
-    };
+    let fri_proof = fri_proof_witness(
+        cs,
+        witness.batch_pow_witness,
+        &witness.commit_phase_commitments,
+        &witness.commit_pow_witnesses,
+        &witness.final_poly,
+        witness.query_pow_witness,
+        &witness.queries,
+    )?;
     let shape_ok = trace_local.len() == shape.main_width
         && trace_next.len()
             == if shape.opens_next_row {
