@@ -815,39 +815,14 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
             .map_err(|e| WitnessError::Rejected(format!("input Merkle paths: {e:?}")))?;
         input_paths.push(paths);
     }
-    let mut round_paths = Vec::new();
-    let mut log_height = log_lde;
-    for (round, &log_arity) in shape.log_arities.iter().enumerate() {
-        log_height -= log_arity;
-        let dims = [Dimensions {
-            width: EXT_DEGREE << log_arity,
-            height: 1 << log_height,
-        }];
-        let flat_rows: Vec<Vec<Vec<KoalaBear>>> = rows_by_round[round]
-            .iter()
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| {
-                        row.iter()
-                            .flat_map(|e| {
-                                BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(e)
-                                    .to_vec()
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let paths = val_mmcs
-            .restore_and_recompute_paths(
-                &dims,
-                &group_indices[round],
-                &flat_rows,
-                &fri.commit_phase_openings[round].opening_proof,
-            )
-            .map_err(|e| WitnessError::Rejected(format!("FRI round {round} paths: {e:?}")))?;
-        round_paths.push(paths);
-    }
+    let round_paths = super::witness::commit_phase_paths(
+        &val_mmcs,
+        log_lde,
+        &shape.log_arities,
+        &rows_by_round,
+        &group_indices,
+        fri,
+    )?;
     let siblings_of = |path: &p3_merkle_tree::MerkleAuthPath<p3_bn254::Bn254, 1>| -> Vec<Fr> {
         path.siblings.iter().map(|d| bn254_to_fr(d[0])).collect()
     };

@@ -30,7 +30,8 @@ use p3_symmetric::MerkleCap;
 use p3_uni_stark::{Proof, StarkShape, get_log_num_quotient_chunks};
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
-    OuterChallenge, OuterChallengeMmcs, OuterChallenger, OuterConfig, outer_perm, outer_val_mmcs,
+    OuterChallenge, OuterChallengeMmcs, OuterChallenger, OuterConfig, OuterValMmcs, outer_perm,
+    outer_val_mmcs,
 };
 
 use crate::Fr;
@@ -539,39 +540,14 @@ where
             .map_err(|e| WitnessError::Rejected(format!("input Merkle paths: {e:?}")))?;
         input_paths.push(paths);
     }
-    let mut round_paths = Vec::new();
-    let mut log_height = log_lde;
-    for (round, &log_arity) in shape.log_arities.iter().enumerate() {
-        log_height -= log_arity;
-        let dims = [Dimensions {
-            width: 4 << log_arity,
-            height: 1 << log_height,
-        }];
-        let flat_rows: Vec<Vec<Vec<KoalaBear>>> = rows_by_round[round]
-            .iter()
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| {
-                        row.iter()
-                            .flat_map(|e| {
-                                BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(e)
-                                    .to_vec()
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let paths = val_mmcs
-            .restore_and_recompute_paths(
-                &dims,
-                &group_indices[round],
-                &flat_rows,
-                &fri.commit_phase_openings[round].opening_proof,
-            )
-            .map_err(|e| WitnessError::Rejected(format!("FRI round {round} paths: {e:?}")))?;
-        round_paths.push(paths);
-    }
+    let round_paths = commit_phase_paths(
+        &val_mmcs,
+        log_lde,
+        &shape.log_arities,
+        &rows_by_round,
+        &group_indices,
+        fri,
+    )?;
 
     let siblings_of = |path: &p3_merkle_tree::MerkleAuthPath<Bn254, 1>| -> Vec<Fr> {
         path.siblings.iter().map(|d| bn254_to_fr(d[0])).collect()
@@ -608,4 +584,50 @@ where
         queries,
     };
     Ok((shape, witness))
+}
+
+/// Per commit-phase round, the full Merkle path of every query's folded row (the proof carries
+/// them pruned), recomputed from the rows the native folding visited.
+pub(crate) fn commit_phase_paths(
+    val_mmcs: &OuterValMmcs,
+    log_lde: usize,
+    log_arities: &[usize],
+    rows_by_round: &[Vec<Vec<Vec<OuterChallenge>>>],
+    group_indices: &[Vec<usize>],
+    fri: &p3_batch_stark::PcsProof<OuterConfig>,
+) -> Result<Vec<Vec<p3_merkle_tree::MerkleAuthPath<Bn254, 1>>>, WitnessError> {
+    let mut round_paths = Vec::new();
+    let mut log_height = log_lde;
+    for (round, &log_arity) in log_arities.iter().enumerate() {
+        log_height -= log_arity;
+        let dims = [Dimensions {
+            width: <OuterChallenge as BasedVectorSpace<KoalaBear>>::DIMENSION << log_arity,
+            height: 1 << log_height,
+        }];
+        let flat_rows: Vec<Vec<Vec<KoalaBear>>> = rows_by_round[round]
+            .iter()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        row.iter()
+                            .flat_map(|e| {
+                                BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(e)
+                                    .to_vec()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let paths = val_mmcs
+            .restore_and_recompute_paths(
+                &dims,
+                &group_indices[round],
+                &flat_rows,
+                &fri.commit_phase_openings[round].opening_proof,
+            )
+            .map_err(|e| WitnessError::Rejected(format!("FRI round {round} paths: {e:?}")))?;
+        round_paths.push(paths);
+    }
+    Ok(round_paths)
 }
