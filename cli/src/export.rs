@@ -26,18 +26,26 @@ pub struct ExportVerifierArgs {
 }
 
 pub fn export_verifier(args: &ExportVerifierArgs) -> anyhow::Result<()> {
+    export_verifier_of(args, CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
+}
+
+/// [`export_verifier`] for any circuit (tests use a small one: the real circuit's keys take
+/// minutes to derive).
+fn export_verifier_of<C>(args: &ExportVerifierArgs, name: &str, circuit: C) -> anyhow::Result<()>
+where
+    C: ark_relations::gr1cs::ConstraintSynthesizer<zkmips_wrapper::Fr> + Clone,
+{
     eprintln!("WARNING: {DEV_KEYS_WARNING}");
     let cache = match &args.keys_dir {
         Some(dir) => KeyCache::new(dir),
         None => KeyCache::from_env(),
     };
-    let circuit = current_wrap_circuit();
     let keys = if args.regenerate_keys {
-        cache.regenerate(CURRENT_WRAP_CIRCUIT_NAME, circuit)
+        cache.regenerate(name, circuit)
     } else {
-        cache.load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, circuit)
+        cache.load_or_derive(name, circuit)
     }
-    .with_context(|| format!("keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
+    .with_context(|| format!("keys of circuit `{name}`"))?;
     let source = match keys.source {
         KeySource::Loaded => "loaded from",
         KeySource::Derived => "derived from the dev seed into",
@@ -69,7 +77,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkmips_wrapper::keys::derive_dev_keys;
+    use zkmips_wrapper::keys::{STAND_IN_CIRCUIT_NAME, StandInCircuit, derive_dev_keys};
 
     #[test]
     fn exports_the_verifier_and_refuses_a_corrupt_cache() {
@@ -80,27 +88,27 @@ mod tests {
             keys_dir: Some(dir.join("keys")),
             regenerate_keys: false,
         };
-        export_verifier(&args).unwrap();
-        let keys = derive_dev_keys(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()).unwrap();
+        let name = STAND_IN_CIRCUIT_NAME;
+        let export =
+            |args: &ExportVerifierArgs| export_verifier_of(args, name, StandInCircuit::default());
+        export(&args).unwrap();
+        let keys = derive_dev_keys(name, StandInCircuit::default()).unwrap();
         let written = std::fs::read_to_string(&args.output).unwrap();
         assert_eq!(written, render_dev_verifier(&keys.verifying_key).unwrap());
         assert!(written.starts_with("// !!! DEVELOPMENT KEYS: NOT A TRUSTED-SETUP CEREMONY !!!"));
 
         // A flipped byte in the cached verifying key: refused, naming the file.
-        let vk_file = dir
-            .join("keys")
-            .join(CURRENT_WRAP_CIRCUIT_NAME)
-            .join("verifying_key.bin");
+        let vk_file = dir.join("keys").join(name).join("verifying_key.bin");
         let mut bytes = std::fs::read(&vk_file).unwrap();
         bytes[10] ^= 0x80;
         std::fs::write(&vk_file, bytes).unwrap();
-        let err = format!("{:#}", export_verifier(&args).unwrap_err());
+        let err = format!("{:#}", export(&args).unwrap_err());
         assert!(err.contains("verifying_key.bin"), "{err}");
         assert!(err.contains("sha256"), "{err}");
 
         // Regenerating on request repairs it and writes the same verifier.
         std::fs::remove_file(&args.output).unwrap();
-        export_verifier(&ExportVerifierArgs {
+        export(&ExportVerifierArgs {
             regenerate_keys: true,
             ..args
         })

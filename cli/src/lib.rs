@@ -2,4 +2,5 @@
 
 pub mod build;
 pub mod prove;
+pub mod prove_evm;
 pub mod run;

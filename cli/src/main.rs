@@ -49,6 +49,9 @@ enum Command {
     Vkey {
         /// The program's ELF file.
         program: std::path::PathBuf,
+        /// Print the key of EVM proofs (`programVKey` of `prove --evm` and the contracts) instead.
+        #[arg(long)]
+        evm: bool,
     },
 }
 
@@ -98,12 +101,19 @@ fn main() -> ExitCode {
         Command::Prove(args) => report(prove(&args)),
         Command::Verify(args) => report(verify(&args)),
         Command::ExportVerifier(args) => report(export::export_verifier(&args)),
-        Command::Vkey { program } => {
+        Command::Vkey { program, evm } => {
             let vkey = std::fs::read(&program)
                 .map_err(|err| format!("cannot read {}: {err}", program.display()))
                 .and_then(|bytes| {
-                    zkmips_prover::vkey_of_elf(&bytes)
-                        .map_err(|err| format!("{}: {err}", program.display()))
+                    if evm {
+                        zkmips_prover::evm::EvmProgram::from_elf(&bytes)
+                            .and_then(|p| p.vkey())
+                            .map(|key| key.to_hex())
+                            .map_err(|err| format!("{}: {err}", program.display()))
+                    } else {
+                        zkmips_prover::vkey_of_elf(&bytes)
+                            .map_err(|err| format!("{}: {err}", program.display()))
+                    }
                 });
             match vkey {
                 Ok(vkey) => {

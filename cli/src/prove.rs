@@ -24,9 +24,17 @@ pub struct ProveArgs {
     /// Print every chip's trace size (rows, columns, cells per cycle) after proving.
     #[arg(long)]
     pub stats: bool,
-    /// Where to write the proof.
-    #[arg(short, long, value_name = "FILE", default_value = "proof.bin")]
-    pub output: PathBuf,
+    /// Where to write the proof (with `--evm`: a directory, default `evm-proof`).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Prove for the EVM: one fixed-shape shard wrapped in Groth16, written with its public
+    /// values, calldata and a Foundry fixture, and checked by the verifier contract in an
+    /// in-process EVM (gas printed).
+    #[arg(long)]
+    pub evm: bool,
+    /// Groth16 key cache for `--evm` [default: $ZKMIPS_KEYS_DIR, else target/zkmips-keys].
+    #[arg(long, value_name = "DIR", requires = "evm")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -46,7 +54,7 @@ pub struct VerifyArgs {
     pub vkey: Option<String>,
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &PathBuf) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
@@ -55,6 +63,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn prove(args: &ProveArgs) -> Result<()> {
+    if args.evm {
+        return crate::prove_evm::prove_evm(args);
+    }
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("proof.bin"));
     let elf = read(&args.program)?;
     let inputs = args.input.iter().map(read).collect::<Result<Vec<_>>>()?;
     let hints = args.hint.iter().map(read).collect::<Result<Vec<_>>>()?;
@@ -72,8 +87,8 @@ pub fn prove(args: &ProveArgs) -> Result<()> {
     eprintln!();
     let write_start = Instant::now();
     let bytes = proof.to_bytes()?;
-    std::fs::write(&args.output, &bytes)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    std::fs::write(&output, &bytes)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     let cycles: u64 = proof.shards.iter().map(|s| u64::from(s.cpu.cycles)).sum();
     let proving: f64 = timings.shards.iter().map(|d| d.as_secs_f64()).sum();
     eprintln!("program vkey:   {}", proof.vkey.to_hex());
@@ -94,7 +109,7 @@ pub fn prove(args: &ProveArgs) -> Result<()> {
     );
     eprintln!(
         "proof:          {} ({} bytes)",
-        args.output.display(),
+        output.display(),
         bytes.len()
     );
     if args.stats {

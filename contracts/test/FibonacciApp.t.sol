@@ -13,7 +13,7 @@ import {FibonacciApp} from "../src/examples/FibonacciApp.sol";
 contract FibonacciAppTest is ZkmipsTestBase {
     event FibonacciProven(uint32 indexed n, uint64 fibN);
 
-    /// fib(1000) mod 2^64, the value in the dev fixture's public values.
+    /// fib(1000) mod 2^64, the value in the EVM fixture's public values.
     uint64 internal constant FIB_1000 = 817770325994397771;
 
     function _fibonacciPublicValues(uint32 n, uint64 fibN) internal pure returns (bytes memory out) {
@@ -59,7 +59,7 @@ contract FibonacciAppTest is ZkmipsTestBase {
     }
 
     function test_RealProofThroughGateway() public {
-        ProofFixture memory f = loadFixture(DEV_FIXTURE);
+        ProofFixture memory f = loadFixture(EVM_FIXTURE);
         ZkmipsVerifierGateway gateway = new ZkmipsVerifierGateway(address(this));
         gateway.addRoute(new ZkmipsVerifier());
         FibonacciApp app = new FibonacciApp(gateway, f.programVKey);

@@ -27,8 +27,9 @@ abstract contract ZkmipsTestBase {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     address private constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
 
-    /// The dev fixture: a real proof of the stand-in circuit under dev-seed keys (docs/CONTRACTS.md).
-    string internal constant DEV_FIXTURE = "/contracts/fixtures/groth16_dev.json";
+    /// A real `zkmips prove --evm` proof of the fibonacci example (n = 1000) under the dev-seed
+    /// keys of the wrap circuit (docs/CONTRACTS.md).
+    string internal constant EVM_FIXTURE = "/contracts/fixtures/fibonacci_evm.json";
 
     function loadFixture(string memory relativePath) internal view returns (ProofFixture memory f) {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), relativePath));

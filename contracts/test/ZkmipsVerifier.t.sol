@@ -20,7 +20,7 @@ contract ZkmipsVerifierTest is ZkmipsTestBase {
         verifier = new ZkmipsVerifier();
         gateway = new ZkmipsVerifierGateway(address(this));
         gateway.addRoute(verifier);
-        fixture = loadFixture(DEV_FIXTURE);
+        fixture = loadFixture(EVM_FIXTURE);
     }
 
     function test_VerifierHashMatchesFixture() public view {

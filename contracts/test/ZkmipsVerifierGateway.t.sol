@@ -35,7 +35,7 @@ contract ZkmipsVerifierGatewayTest is ZkmipsTestBase {
     function setUp() public {
         verifier = new ZkmipsVerifier();
         gateway = new ZkmipsVerifierGateway(address(this));
-        fixture = loadFixture(DEV_FIXTURE);
+        fixture = loadFixture(EVM_FIXTURE);
         selector = bytes4(verifier.VERIFIER_HASH());
     }
 

@@ -134,6 +134,20 @@ pub const MEMORY_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("m
 /// Width of a [`MEMORY_BUS`] message.
 pub const MEMORY_MESSAGE_WIDTH: usize = 5;
 
+/// The program's initial memory image against a one-shard run's memory boundary: sent by
+/// [`crate::chips::memory_image::MemoryImageChip`] (one message per image location, count its
+/// preprocessed `is_real`), received by [`crate::chips::memory_final::MemoryFinalChip`] (count
+/// its `is_image` flag). A multiset equality.
+///
+/// Message: `[addr_lo, addr_hi, init_lo, init_hi, final_lo, final_hi, locked]`: location `addr`
+/// starts the run holding `init` and ends it holding `final`; `locked` is 1 for code words, which
+/// no access may touch. Addresses, initial values and `locked` come from the verifier-built
+/// image (canonical); `final` is what the boundary consumed on the [`MEMORY_BUS`] (canonical).
+pub const IMAGE_BUS: PermutationCheckBus<'static> = PermutationCheckBus::new("image");
+
+/// Width of an [`IMAGE_BUS`] message.
+pub const IMAGE_MESSAGE_WIDTH: usize = 7;
+
 /// Operations of the byte table. Each `(op, x, y, z)` with `x, y` bytes is in the table iff
 /// `z` is the stated function of `x` and `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -13,6 +13,7 @@ pub mod batch;
 pub mod buses;
 pub mod chips;
 pub mod config;
+pub mod evm;
 pub mod machine;
 pub mod outer;
 pub mod security;

@@ -29,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use p3_batch_stark::BatchProof;
+use p3_matrix::dense::RowMajorMatrix;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use zkmips_abi::layout::{NULL_GUARD_END, PUBLIC_DIGEST_ADDR, PUBLIC_DIGEST_LEN, USER_END};
@@ -170,6 +171,18 @@ pub fn executor_config(
 
 /// The chips of a shard proof, in proving order.
 pub fn shard_airs(program: &ProgramChip, interface: MemoryInterfaceChip) -> Vec<MipsAir> {
+    let mut airs = instruction_airs(program);
+    airs.extend([
+        MipsAir::Keccak(KeccakChip),
+        MipsAir::MemoryInterface(interface),
+        MipsAir::Byte(ByteChip),
+    ]);
+    airs
+}
+
+/// The chips that prove instructions (without precompiles), from the CPU to the syscall memory
+/// chip: the first chips of every proof, in order.
+pub(crate) fn instruction_airs(program: &ProgramChip) -> Vec<MipsAir> {
     vec![
         MipsAir::Cpu(CpuChip),
         MipsAir::Program(program.clone()),
@@ -183,9 +196,6 @@ pub fn shard_airs(program: &ProgramChip, interface: MemoryInterfaceChip) -> Vec<
         MipsAir::LoadStore(LoadStoreChip),
         MipsAir::Syscall(SyscallChip),
         MipsAir::SyscallMemory(SyscallMemoryChip),
-        MipsAir::Keccak(KeccakChip),
-        MipsAir::MemoryInterface(interface),
-        MipsAir::Byte(ByteChip),
     ]
 }
 
@@ -196,16 +206,22 @@ pub type ShardTables = (
     Vec<BoundaryEntry>,
 );
 
-/// The traces of every chip of `shard`, in [`shard_airs`] order, the CPU's public values and the
-/// shard's memory interface.
-pub fn shard_tables(program: &ProgramChip, shard: &Shard) -> Result<ShardTables, TraceError> {
+/// The traces of the chips that prove instructions, in [`shard_airs`] order from the CPU to the
+/// keccak chip, and the CPU's public values; their byte lookups are added to `bytes`.
+/// `cpu_height` is the CPU table's minimum height (0: the smallest that fits).
+pub(crate) fn instruction_traces(
+    program: &ProgramChip,
+    shard: &Shard,
+    cpu_height: usize,
+    bytes: &mut ByteCounts,
+) -> Result<(Vec<RowMajorMatrix<Val>>, CpuPublicValues), TraceError> {
     let executed = executed_instructions(shard, program)?;
     let final_state = shard.final_state.ok_or(TraceError::EmptyShard)?;
-    let mut bytes = ByteCounts::new();
-    let cpu = CpuChip.generate_trace::<Val>(
+    let cpu = CpuChip.generate_trace_with_height::<Val>(
         &executed,
         (final_state.pc, final_state.next_pc),
-        &mut bytes,
+        cpu_height,
+        bytes,
     )?;
     let pcs: Vec<u32> = executed.iter().map(|e| e.pc).collect();
     let program_trace = program.generate_trace(&pcs)?;
@@ -243,24 +259,18 @@ pub fn shard_tables(program: &ProgramChip, shard: &Shard) -> Result<ShardTables,
     let load_store_rows = LoadStoreChip::rows(&executed)?;
     let syscall_rows = syscall::rows(&executed)?;
 
-    let alu_extra = AluExtraChip.generate_trace(&extra, &mut bytes)?;
-    let branch = BranchChip.generate_trace(&branch_rows, &mut bytes)?;
-    let muldiv = MulDivChip.generate_trace(&muldiv_rows, &mut bytes)?;
-    let load_store = LoadStoreChip.generate_trace(&load_store_rows, &mut bytes)?;
-    let syscalls = SyscallChip.generate_trace(&syscall_rows, &mut bytes)?;
-    let syscall_memory = SyscallMemoryChip.generate_trace(&syscall_rows, &mut bytes)?;
-    let keccak = KeccakChip.generate_trace(&keccak::rows(&executed)?, &mut bytes)?;
+    let alu_extra = AluExtraChip.generate_trace(&extra, bytes)?;
+    let branch = BranchChip.generate_trace(&branch_rows, bytes)?;
+    let muldiv = MulDivChip.generate_trace(&muldiv_rows, bytes)?;
+    let load_store = LoadStoreChip.generate_trace(&load_store_rows, bytes)?;
+    let syscalls = SyscallChip.generate_trace(&syscall_rows, bytes)?;
+    let syscall_memory = SyscallMemoryChip.generate_trace(&syscall_rows, bytes)?;
+    let keccak = KeccakChip.generate_trace(&keccak::rows(&executed)?, bytes)?;
     let [add_sub, bitwise, shift, lt] = split_alu_rows(&basic);
-    let add_sub = AddSubChip.generate_trace(&add_sub, &mut bytes)?;
-    let bitwise = BitwiseChip.generate_trace(&bitwise, &mut bytes)?;
-    let shift = ShiftChip.generate_trace(&shift, &mut bytes)?;
-    let lt = LtChip.generate_trace(&lt, &mut bytes)?;
-    let interface = boundary_entries(shard)?;
-    let interface_chip = MemoryInterfaceChip::new(interface.clone());
-    let interface_trace = interface_chip.generate_trace();
-    let byte = ByteChip.generate_trace(&bytes);
-
-    let airs = shard_airs(program, interface_chip);
+    let add_sub = AddSubChip.generate_trace(&add_sub, bytes)?;
+    let bitwise = BitwiseChip.generate_trace(&bitwise, bytes)?;
+    let shift = ShiftChip.generate_trace(&shift, bytes)?;
+    let lt = LtChip.generate_trace(&lt, bytes)?;
     let traces = vec![
         cpu.trace,
         program_trace,
@@ -275,10 +285,20 @@ pub fn shard_tables(program: &ProgramChip, shard: &Shard) -> Result<ShardTables,
         syscalls,
         syscall_memory,
         keccak,
-        interface_trace,
-        byte,
     ];
-    let public_values = cpu.public_values;
+    Ok((traces, cpu.public_values))
+}
+
+/// The traces of every chip of `shard`, in [`shard_airs`] order, the CPU's public values and the
+/// shard's memory interface.
+pub fn shard_tables(program: &ProgramChip, shard: &Shard) -> Result<ShardTables, TraceError> {
+    let mut bytes = ByteCounts::new();
+    let (mut traces, public_values) = instruction_traces(program, shard, 0, &mut bytes)?;
+    let interface = boundary_entries(shard)?;
+    let interface_chip = MemoryInterfaceChip::new(interface.clone());
+    traces.push(interface_chip.generate_trace());
+    traces.push(ByteChip.generate_trace(&bytes));
+    let airs = shard_airs(program, interface_chip);
     let tables = airs
         .into_iter()
         .zip(traces)

@@ -54,25 +54,36 @@ pub const DEFAULT_KEYS_DIR: &str = "target/zkmips-keys";
 const PROVING_KEY_FILE: &str = "proving_key.bin";
 const VERIFYING_KEY_FILE: &str = "verifying_key.bin";
 const MANIFEST_FILE: &str = "manifest.json";
-const MANIFEST_FORMAT: u64 = 1;
+/// Format 2: the proving key is stored uncompressed and loaded without curve checks (its
+/// SHA-256 is checked instead): decompressing and subgroup-checking the millions of points of a
+/// real circuit's key took longer than deriving it. A wrong proving key can only produce proofs
+/// the (checked) verifying key rejects, and every proof is verified before it is returned.
+const MANIFEST_FORMAT: u64 = 2;
 
 /// Prepended to generated Solidity and printed by `zkmips export-verifier`.
 pub const DEV_KEYS_WARNING: &str = "DEVELOPMENT KEYS from a public deterministic seed \
 (zkmips/groth16-dev-setup/v1): NOT a trusted-setup ceremony. Anyone can forge proofs for this \
 verifier. Never deploy it where a proof must mean something.";
 
-/// The circuit `zkmips export-verifier` and the EVM tests use today: the stand-in below, until
-/// the recursion-compressed wrap circuit replaces it (then only these two items change).
-pub const CURRENT_WRAP_CIRCUIT_NAME: &str = STAND_IN_CIRCUIT_NAME;
+/// The circuit `zkmips export-verifier`, `zkmips prove --evm` and the EVM tests use: the
+/// statement of EVM proofs ([`crate::verifier::mips`]). When recursion lands, the compressed
+/// proof's circuit replaces it (then only these two items change).
+pub const CURRENT_WRAP_CIRCUIT_NAME: &str = crate::verifier::mips::MIPS_WRAP_CIRCUIT_NAME;
 
 /// A blank (setup-mode) instance of the current wrap circuit.
-pub fn current_wrap_circuit() -> StandInCircuit {
-    StandInCircuit::default()
+pub fn current_wrap_circuit() -> Result<crate::verifier::mips::MipsWrapCircuit, KeyError> {
+    crate::verifier::mips::MipsWrapCircuit::blank().map_err(|e| KeyError::Synthesis {
+        circuit: CURRENT_WRAP_CIRCUIT_NAME.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Name of [`StandInCircuit`] in the key cache.
 pub const STAND_IN_CIRCUIT_NAME: &str = "stand-in-cube-v1";
 
+/// A small circuit with the wrap circuit's public-input layout, for tests of the key cache
+/// (deriving keys of the real circuit takes minutes).
+///
 /// Stand-in statement with the real wrap circuit's public-input layout
 /// `[programVKey, publicValuesDigest]`: the prover knows `cube = (programVKey + digest)^3`.
 /// Both public inputs are bound by a constraint, so a proof verifies for exactly one input pair.
@@ -242,7 +253,7 @@ pub fn derive_dev_keys<C: ConstraintSynthesizer<Fr> + Clone>(
         circuit: name.to_string(),
         circuit_digest,
         verifying_key_hash: verifying_key_hash(&verifying_key),
-        proving_key_hash: Sha256::digest(compressed(&proving_key)).into(),
+        proving_key_hash: Sha256::digest(uncompressed(&proving_key)).into(),
         proving_key,
         verifying_key,
         source: KeySource::Derived,
@@ -329,7 +340,7 @@ impl KeyCache {
         })?;
         write_atomic(
             &entry.join(PROVING_KEY_FILE),
-            &compressed(&keys.proving_key),
+            &uncompressed(&keys.proving_key),
         )?;
         write_atomic(
             &entry.join(VERIFYING_KEY_FILE),
@@ -411,8 +422,10 @@ impl KeyCache {
         let vk_path = entry.join(VERIFYING_KEY_FILE);
         let pk_bytes = read_checked(&pk_path, &manifest.proving_key_sha256)?;
         let vk_bytes = read_checked(&vk_path, &manifest.verifying_key_sha256)?;
-        let proving_key: ProvingKey<Bn254> = deserialize(&pk_path, &pk_bytes)?;
-        let verifying_key: VerifyingKey<Bn254> = deserialize(&vk_path, &vk_bytes)?;
+        let proving_key: ProvingKey<Bn254> =
+            deserialize(&pk_path, &pk_bytes, Compress::No, Validate::No)?;
+        let verifying_key: VerifyingKey<Bn254> =
+            deserialize(&vk_path, &vk_bytes, Compress::Yes, Validate::Yes)?;
         if proving_key.vk != verifying_key {
             return Err(KeyError::Inconsistent {
                 path: pk_path,
@@ -503,15 +516,27 @@ fn compressed<T: CanonicalSerialize>(value: &T) -> Vec<u8> {
     bytes
 }
 
-fn deserialize<T: CanonicalDeserialize>(path: &Path, bytes: &[u8]) -> Result<T, KeyError> {
+fn uncompressed<T: CanonicalSerialize>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(value.serialized_size(Compress::No));
+    value
+        .serialize_uncompressed(&mut bytes)
+        .expect("serializing into a Vec cannot fail");
+    bytes
+}
+
+fn deserialize<T: CanonicalDeserialize>(
+    path: &Path,
+    bytes: &[u8],
+    compress: Compress,
+    validate: Validate,
+) -> Result<T, KeyError> {
     let mut reader = bytes;
-    let value =
-        T::deserialize_with_mode(&mut reader, Compress::Yes, Validate::Yes).map_err(|e| {
-            KeyError::Corrupt {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
-        })?;
+    let value = T::deserialize_with_mode(&mut reader, compress, validate).map_err(|e| {
+        KeyError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
     if !reader.is_empty() {
         return Err(KeyError::Corrupt {
             path: path.to_path_buf(),

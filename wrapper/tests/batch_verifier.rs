@@ -536,3 +536,20 @@ fn groth16_proves_and_verifies_the_small_batch_circuit() {
         "the proof must not verify for other public values"
     );
 }
+
+/// Key generation synthesizes a blank witness (no proof needed): it must yield exactly the
+/// constraint system of a real proof of the same shape, and must not satisfy it.
+#[test]
+fn the_blank_witness_has_the_shape_of_a_real_proof() {
+    use zkmips_wrapper::keys::circuit_digest;
+    use zkmips_wrapper::verifier::batch::BatchStarkWitness;
+    let honest = test_circuit();
+    let mut blank = honest.clone();
+    blank.witness = BatchStarkWitness::blank(&honest.shape);
+    assert_eq!(
+        circuit_digest("batch", honest.clone()).unwrap(),
+        circuit_digest("batch", blank.clone()).unwrap()
+    );
+    assert!(satisfied(honest));
+    assert!(!satisfied(blank));
+}

@@ -1,10 +1,11 @@
-//! The Solidity verifier against real Groth16 proofs of the dev circuit (tests/evm_support):
-//! the committed verifier matches the keys, the committed fixture verifies, and the contracts
-//! accept a valid proof and revert on every tampered byte, in an in-process EVM (revm).
+//! The Solidity verifier against the committed real proof (a `zkmips prove --evm` run of the
+//! fibonacci example, tests/evm_support): the committed verifier matches the keys, the fixture
+//! verifies, and the contracts accept it and revert on every tampered byte, in an in-process EVM
+//! (revm).
 //!
 //! Needs the Solidity tooling: `scripts/setup-foundry.sh` (npm solc-js behind `scripts/solc`).
 //! Regenerate the committed verifier and fixture (after changing the circuit or its keys):
-//! `cargo test -p zkmips-wrapper --test evm_verifier -- --ignored regenerate`
+//! `zkmips export-verifier`, then `zkmips prove --evm` as in docs/CONTRACTS.md.
 
 mod evm_support;
 
@@ -13,7 +14,7 @@ use evm_support::*;
 use zkmips_wrapper::evm::{
     CallOutcome, InvalidProofLength, ProofInvalid, PublicInputNotInField, RouteIsFrozen,
     RouteNotFound, VerifierDeployment, WrongVerifierSelector, describe_failure, intrinsic_gas,
-    verify_in_evm, verify_proof_calldata,
+    verify_proof_calldata,
 };
 use zkmips_wrapper::fixture::EvmFixture;
 use zkmips_wrapper::keys::render_dev_verifier;
@@ -25,8 +26,19 @@ use zkmips_wrapper::solidity::{
 /// ≈ 0.23 M incl. 21 000 base + calldata): catches a verifier that got much more expensive.
 const MAX_DIRECT_TX_GAS: u64 = 260_000;
 
+/// Public values of the fibonacci guest: n (u32 LE) ‖ fib(n) mod 2^64 (u64 LE).
+fn fibonacci_public_values(n: u32) -> Vec<u8> {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        (a, b) = (b, a.wrapping_add(b));
+    }
+    let mut out = n.to_le_bytes().to_vec();
+    out.extend_from_slice(&a.to_le_bytes());
+    out
+}
+
 fn committed_fixture() -> EvmFixture {
-    EvmFixture::read(&repo_root().join(DEV_FIXTURE_PATH)).expect("committed dev fixture")
+    EvmFixture::read(&repo_root().join(EVM_FIXTURE_PATH)).expect("committed dev fixture")
 }
 
 fn assert_reverts_with(outcome: &CallOutcome, allowed: &[[u8; 4]], what: &str) {
@@ -75,7 +87,10 @@ fn committed_fixture_verifies_natively() {
     let fixture = committed_fixture();
     let vk = &dev_keys().1;
     assert_eq!(fixture.vkey_hash, verifying_key_hash(vk));
-    assert_eq!(fixture.program_vkey, dev_program_vkey());
+    // The statement: the fibonacci example's EVM vkey, and its public values for n = 1000.
+    let elf = std::fs::read(repo_root().join("examples/bin/fibonacci.elf")).unwrap();
+    let program = zkmips_prover::evm::EvmProgram::from_elf(&elf).unwrap();
+    assert_eq!(fixture.program_vkey, program.vkey().unwrap().0);
     assert_eq!(fixture.public_values, fibonacci_public_values(1000));
     fixture.verify(vk).expect("the committed proof verifies");
 }
@@ -167,40 +182,6 @@ fn evm_accepts_the_fixture_and_reports_gas() {
         direct.gas_used
     );
     assert!(via_gateway.gas_used > direct.gas_used);
-}
-
-#[test]
-fn evm_accepts_a_fresh_proof_for_other_public_values() {
-    let program_vkey = dev_program_vkey();
-    let values = fibonacci_public_values(90);
-    let proof = prove(&program_vkey, &values, 17);
-    let proof_bytes = zkmips_wrapper::solidity::encode_proof_bytes(&dev_keys().1, &proof);
-    let gas = verify_in_evm(compiled_contracts(), &program_vkey, &values, &proof_bytes)
-        .expect("a fresh proof verifies directly and through the gateway");
-    assert!(gas.gateway_gas > gas.direct_gas);
-    let mut deployment = VerifierDeployment::deploy(compiled_contracts()).expect("deploy");
-    // The same proof for the committed fixture's values must fail.
-    let outcome = deployment
-        .verify(
-            true,
-            &program_vkey,
-            &fibonacci_public_values(1000),
-            &proof_bytes,
-        )
-        .unwrap();
-    assert_reverts_with(&outcome, &[ProofInvalid::SELECTOR], "other public values");
-    let err = verify_in_evm(
-        compiled_contracts(),
-        &program_vkey,
-        &fibonacci_public_values(1000),
-        &proof_bytes,
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("ZkmipsVerifier.verifyProof")
-            && err.to_string().contains("ProofInvalid()"),
-        "{err}"
-    );
 }
 
 #[test]
@@ -319,30 +300,4 @@ fn evm_gateway_rejects_frozen_routes() {
         )
         .unwrap();
     assert!(direct.is_success());
-}
-
-/// Writes the committed verifier and fixture from the dev keys. Run on purpose only.
-#[test]
-#[ignore = "regenerates committed files; run explicitly"]
-fn regenerate_committed_verifier_and_fixture() {
-    let (_, vk) = dev_keys();
-    let verifier = render_dev_verifier(vk).expect("render");
-    std::fs::write(repo_root().join(GROTH16_VERIFIER_PATH), verifier).expect("write verifier");
-
-    let program_vkey = dev_program_vkey();
-    let public_values = fibonacci_public_values(1000);
-    let proof = prove(&program_vkey, &public_values, 1);
-    let fixture = EvmFixture::new(
-        vk,
-        &proof,
-        program_vkey,
-        public_values,
-        "DEV FIXTURE: a real Groth16 proof of the stand-in dev circuit (wrapper/src/keys.rs), \
-         keys from a public seed (NOT a trusted setup); programVKey is a placeholder and the \
-         public values use the fibonacci layout (n = 1000) without proving any execution.",
-    );
-    fixture.verify(vk).expect("fresh fixture verifies");
-    fixture
-        .write(&repo_root().join(DEV_FIXTURE_PATH))
-        .expect("write fixture");
 }

@@ -153,8 +153,21 @@ impl CpuChip {
         (final_pc, final_next_pc): (u32, u32),
         bytes: &mut ByteCounts,
     ) -> Result<CpuTrace<F>, TraceError> {
+        self.generate_trace_with_height(executed, (final_pc, final_next_pc), 0, bytes)
+    }
+
+    /// [`Self::generate_trace`] with at least `min_height` rows (a power of two): a fixed proof
+    /// shape pads the CPU table with its own padding rows, which keep the final state and count
+    /// the clock on (all-zero rows would break both).
+    pub fn generate_trace_with_height<F: Field>(
+        &self,
+        executed: &[Executed],
+        (final_pc, final_next_pc): (u32, u32),
+        min_height: usize,
+        bytes: &mut ByteCounts,
+    ) -> Result<CpuTrace<F>, TraceError> {
         let first = executed.first().ok_or(TraceError::EmptyShard)?;
-        let height = padded_height(executed.len());
+        let height = padded_height(executed.len()).max(min_height);
         let mut values = F::zero_vec(height * cols::WIDTH);
         let mut alu_requests = Vec::new();
         let mut in_delay_slot = false;

@@ -397,20 +397,9 @@ impl MemoryBoundaryChip {
             out[FINAL] = F::from_u32(lo);
             out[FINAL + 1] = F::from_u32(hi);
             out[FINAL_TS] = F::from_u32(entry.final_ts);
-            let (hi_equal, diff) = match entries.get(index + 1) {
-                Some(next) => {
-                    let [lo, hi] = word_limbs(entry.addr);
-                    let [next_lo, next_hi] = word_limbs(next.addr);
-                    if next_hi == hi {
-                        (1, next_lo.wrapping_sub(lo).wrapping_sub(1))
-                    } else {
-                        (0, next_hi.wrapping_sub(hi).wrapping_sub(1))
-                    }
-                }
-                None => (0, 0),
-            };
-            let [d0, d1, _, _] = word_bytes(diff);
-            out[HI_EQUAL] = F::from_u32(hi_equal);
+            let (hi_equal, [d0, d1]) =
+                address_order_witness(entry.addr, entries.get(index + 1).map(|e| e.addr));
+            out[HI_EQUAL] = F::from_bool(hi_equal);
             out[ORDER_DIFF] = F::from_u8(d0);
             out[ORDER_DIFF + 1] = F::from_u8(d1);
             bytes.record(ByteOp::RangePair, d0, d1);
@@ -494,6 +483,24 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for MemoryBoundaryC
             Count::bounded(is_real, 1),
         );
     }
+}
+
+/// The witness that sorted boundary rows strictly increase in address: whether the next row's
+/// high limb equals this one's, and the bytes of `next − addr − 1` on the deciding limb (range
+/// checked by the AIR); `(false, [0, 0])` on the last row.
+pub(crate) fn address_order_witness(addr: u32, next: Option<u32>) -> (bool, [u8; 2]) {
+    let Some(next) = next else {
+        return (false, [0, 0]);
+    };
+    let [lo, hi] = word_limbs(addr);
+    let [next_lo, next_hi] = word_limbs(next);
+    let (hi_equal, diff) = if next_hi == hi {
+        (true, next_lo.wrapping_sub(lo).wrapping_sub(1))
+    } else {
+        (false, next_hi.wrapping_sub(hi).wrapping_sub(1))
+    };
+    let [d0, d1, _, _] = word_bytes(diff);
+    (hi_equal, [d0, d1])
 }
 
 // ---------------------------------------------------------------------------------------------

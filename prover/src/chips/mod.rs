@@ -40,6 +40,8 @@ pub mod keccak;
 pub mod load_store;
 pub mod lt;
 pub mod memory;
+pub mod memory_final;
+pub mod memory_image;
 pub mod memory_interface;
 pub mod muldiv;
 pub mod program;
@@ -67,6 +69,8 @@ pub use keccak::KeccakChip;
 pub use load_store::LoadStoreChip;
 pub use lt::LtChip;
 pub use memory::MemoryBoundaryChip;
+pub use memory_final::MemoryFinalChip;
+pub use memory_image::MemoryImageChip;
 pub use memory_interface::MemoryInterfaceChip;
 pub use muldiv::MulDivChip;
 pub use program::ProgramChip;
@@ -482,6 +486,8 @@ air_enum! {
         Lt(LtChip),
         MemoryBoundary(MemoryBoundaryChip),
         MemoryInterface(MemoryInterfaceChip),
+        MemoryImage(MemoryImageChip),
+        MemoryFinal(MemoryFinalChip),
         Cpu(CpuChip),
         AluExtra(AluExtraChip),
         MulDiv(MulDivChip),

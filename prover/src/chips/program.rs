@@ -277,6 +277,8 @@ pub enum ProgramError {
     CodeTooHigh { vaddr: u32, end: u64 },
     #[error("{words} instruction words need a program table above 2^{MAX_LOG_TRACE_HEIGHT} rows")]
     TooLarge { words: usize },
+    #[error("{words} instruction words do not fit a program table of {height} rows")]
+    DoesNotFit { words: usize, height: usize },
 }
 
 /// One word of the executable segments.
@@ -294,6 +296,8 @@ pub struct ProgramChip {
     words: Arc<Vec<ProgramWord>>,
     /// Row of each pc.
     rows: Arc<HashMap<u32, usize>>,
+    /// Table height when fixed by a proof shape (0: the smallest that fits).
+    fixed_height: usize,
 }
 
 impl fmt::Debug for ProgramChip {
@@ -353,7 +357,22 @@ impl ProgramChip {
         Ok(Self {
             words: Arc::new(words),
             rows: Arc::new(rows),
+            fixed_height: 0,
         })
+    }
+
+    /// The same table padded (with inert all-zero rows) to `height`, a power of two: a fixed
+    /// proof shape gives every program's table the same height. Fails if the program does not
+    /// fit.
+    pub fn with_height(mut self, height: usize) -> Result<Self, ProgramError> {
+        if !height.is_power_of_two() || height < padded_height(self.words.len()) {
+            return Err(ProgramError::DoesNotFit {
+                words: self.words.len(),
+                height,
+            });
+        }
+        self.fixed_height = height;
+        Ok(self)
     }
 
     /// Every word of the table, in row order.
@@ -363,7 +382,7 @@ impl ProgramChip {
 
     /// Height of the (preprocessed and main) trace.
     pub fn height(&self) -> usize {
-        padded_height(self.words.len())
+        padded_height(self.words.len()).max(self.fixed_height)
     }
 
     /// The decoded instruction at `pc`, if the table has a valid row for it.

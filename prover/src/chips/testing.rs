@@ -248,6 +248,8 @@ crate::air_enum! {
         Byte(ByteChip),
         MemoryBoundary(super::MemoryBoundaryChip),
         MemoryInterface(super::MemoryInterfaceChip),
+        MemoryImage(super::MemoryImageChip),
+        MemoryFinal(super::MemoryFinalChip),
         AccessTest(super::memory::AccessTestChip),
         Keccak(super::KeccakChip),
     }
@@ -340,6 +342,8 @@ impl From<MipsAir> for TestAir {
             MipsAir::Lt(chip) => TestAir::Lt(chip),
             MipsAir::MemoryBoundary(chip) => TestAir::MemoryBoundary(chip),
             MipsAir::MemoryInterface(chip) => TestAir::MemoryInterface(chip),
+            MipsAir::MemoryImage(chip) => TestAir::MemoryImage(chip),
+            MipsAir::MemoryFinal(chip) => TestAir::MemoryFinal(chip),
             MipsAir::Cpu(chip) => TestAir::Cpu(chip),
             MipsAir::AluExtra(chip) => TestAir::AluExtra(chip),
             MipsAir::MulDiv(chip) => TestAir::MulDiv(chip),

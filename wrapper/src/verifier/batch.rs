@@ -59,7 +59,7 @@ use crate::air::{
 };
 use crate::challenger::ChallengerVar;
 use crate::convert::bn254_to_fr;
-use crate::koalabear::{KbExtVar, KoalaBearExt};
+use crate::koalabear::{KbExtVar, KbVar, KoalaBearExt};
 
 /// Extension degree of the challenge field: a LogUp column is committed as 4 base columns.
 const EXT_DEGREE: usize = 4;
@@ -542,6 +542,82 @@ pub struct BatchStarkWitness {
     pub queries: Vec<QueryWitness>,
 }
 
+impl BatchStarkWitness {
+    /// A witness of the right dimensions for `shape` whose values are all zero: what key
+    /// generation synthesizes (setup mode never reads witness values), so keys do not need a
+    /// proof. It does not satisfy the circuit.
+    pub fn blank(shape: &BatchStarkShape) -> Self {
+        let ext = |n: usize| vec![OuterChallenge::ZERO; n];
+        let settings = &shape.settings;
+        let instances = shape
+            .instances
+            .iter()
+            .map(|s| {
+                let perm = s.permutation_width() * EXT_DEGREE;
+                BatchInstanceWitness {
+                    trace_local: ext(s.main_width),
+                    trace_next: ext(if s.opens_main_next { s.main_width } else { 0 }),
+                    preprocessed_local: ext(s.preprocessed_width),
+                    preprocessed_next: ext(if s.opens_preprocessed_next {
+                        s.preprocessed_width
+                    } else {
+                        0
+                    }),
+                    permutation_local: ext(perm),
+                    permutation_next: ext(perm),
+                    quotient_chunks: vec![ext(EXT_DEGREE); s.num_quotient_chunks()],
+                    terminal: (s.num_lookups() > 0).then_some(OuterChallenge::ZERO),
+                }
+            })
+            .collect();
+        let layout = shape.claim_layout();
+        let query = QueryWitness {
+            inputs: layout
+                .iter()
+                .map(|matrices| InputOpeningWitness {
+                    rows: matrices
+                        .iter()
+                        .map(|m| vec![KoalaBear::ZERO; m.width])
+                        .collect(),
+                    siblings: vec![
+                        Fr::from(0u64);
+                        matrices.iter().map(|m| m.log_lde_height).max().unwrap_or(0)
+                    ],
+                })
+                .collect(),
+            rounds: {
+                let mut log_height = shape.log_lde_height;
+                shape
+                    .log_arities
+                    .iter()
+                    .map(|&log_arity| {
+                        log_height -= log_arity;
+                        CommitRoundWitness {
+                            row: ext(1 << log_arity),
+                            siblings: vec![Fr::from(0u64); log_height],
+                        }
+                    })
+                    .collect()
+            },
+        };
+        let rounds = shape.log_arities.len();
+        Self {
+            main_commitment: Fr::from(0u64),
+            permutation_commitment: shape.has_lookups().then(|| Fr::from(0u64)),
+            quotient_commitment: Fr::from(0u64),
+            instances,
+            lookup_pow_witness: shape.has_lookups().then_some(KoalaBear::ZERO),
+            ood_pow_witness: KoalaBear::ZERO,
+            batch_pow_witness: KoalaBear::ZERO,
+            commit_phase_commitments: vec![Fr::from(0u64); rounds],
+            commit_pow_witnesses: vec![KoalaBear::ZERO; rounds],
+            final_poly: ext(1 << settings.log_final_poly_len),
+            query_pow_witness: KoalaBear::ZERO,
+            queries: vec![query; settings.num_queries],
+        }
+    }
+}
+
 fn observe_ext_native(challenger: &mut OuterChallenger, value: &OuterChallenge) {
     for &c in BasedVectorSpace::<KoalaBear>::as_basis_coefficients_slice(value) {
         challenger.observe(c);
@@ -939,22 +1015,10 @@ pub fn synthesize_batch_stark(
     public_values: &[Vec<KoalaBear>],
     witness: &BatchStarkWitness,
 ) -> Result<ConstraintBreakdown, SynthesisError> {
-    let settings = &shape.settings;
-    let mut meter = Meter::new(cs);
-    let n = shape.instances.len();
-    if public_values.len() != n
-        || witness.instances.len() != n
-        || shape
-            .instances
-            .iter()
-            .zip(public_values)
-            .any(|(s, p)| s.num_public_values != p.len())
-        || witness.permutation_commitment.is_some() != shape.has_lookups()
-        || witness.lookup_pow_witness.is_some() != shape.has_lookups()
-    {
+    if public_values.len() != shape.instances.len() {
         return Err(SynthesisError::Unsatisfiable);
     }
-
+    let start = cs.num_constraints();
     // Public values: canonical witnesses bound to the packed public inputs.
     let flat_public: Vec<KoalaBear> = public_values.iter().flatten().copied().collect();
     let public_flat_vars = flat_public
@@ -974,12 +1038,53 @@ pub fn synthesize_batch_stark(
         }
         sum.enforce_equal(&input)?;
     }
-    let mut public = Vec::with_capacity(n);
+    let mut public = Vec::with_capacity(public_values.len());
     let mut rest = public_flat_vars.as_slice();
     for values in public_values {
         let (head, tail) = rest.split_at(values.len());
         public.push(head.to_vec());
         rest = tail;
+    }
+    let preprocessed_commitment = shape.preprocessed_commitment.map(FpVar::constant);
+    let packing = cs.num_constraints() - start;
+    let mut breakdown =
+        synthesize_batch_stark_with(cs, shape, &public, preprocessed_commitment, witness)?;
+    breakdown.parts.insert(
+        0,
+        (
+            "public values: range checks and packed public inputs",
+            packing,
+        ),
+    );
+    Ok(breakdown)
+}
+
+/// [`synthesize_batch_stark`] for a caller that allocates the public values itself (and
+/// decides what to expose of them) and supplies the preprocessed commitment as a variable — a
+/// witness when one circuit serves every program whose fixed tables have this shape. The
+/// commitment must be present exactly when the shape has preprocessed matrices.
+pub fn synthesize_batch_stark_with(
+    cs: &ConstraintSystemRef<Fr>,
+    shape: &BatchStarkShape,
+    public: &[Vec<KbVar>],
+    preprocessed_commitment: Option<FpVar<Fr>>,
+    witness: &BatchStarkWitness,
+) -> Result<ConstraintBreakdown, SynthesisError> {
+    let settings = &shape.settings;
+    let mut meter = Meter::new(cs);
+    let n = shape.instances.len();
+    if public.len() != n
+        || witness.instances.len() != n
+        || shape
+            .instances
+            .iter()
+            .zip(public)
+            .any(|(s, p)| s.num_public_values != p.len())
+        || witness.permutation_commitment.is_some() != shape.has_lookups()
+        || witness.lookup_pow_witness.is_some() != shape.has_lookups()
+        || preprocessed_commitment.is_some() != shape.preprocessed_commitment.is_some()
+    {
+        return Err(SynthesisError::Unsatisfiable);
     }
 
     // The proof.
@@ -1052,12 +1157,11 @@ pub fn synthesize_batch_stark(
         )?;
     }
     challenger.observe_digest(&main_commitment)?;
-    for values in &public {
+    for values in public {
         for value in values {
             challenger.observe(value)?;
         }
     }
-    let preprocessed_commitment = shape.preprocessed_commitment.map(FpVar::constant);
     if let Some(commitment) = &preprocessed_commitment {
         challenger.observe_digest(commitment)?;
     }

@@ -1,0 +1,156 @@
+//! `zkmips prove --evm`: an EVM proof of the run (one fixed-shape shard under the outer
+//! config), wrapped in the Groth16 circuit, written as the files an application needs, and
+//! checked by the verifier contract in an in-process EVM.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use zkmips_prover::evm::{EvmProgram, prove_evm as prove_evm_run};
+use zkmips_wrapper::evm::{CompiledContracts, intrinsic_gas, verify_in_evm, verify_proof_calldata};
+use zkmips_wrapper::fixture::EvmFixture;
+use zkmips_wrapper::keys::{
+    CURRENT_WRAP_CIRCUIT_NAME, DEV_KEYS_WARNING, KeyCache, KeySource, current_wrap_circuit,
+};
+use zkmips_wrapper::verifier::mips::{MipsWrapCircuit, prove_groth16};
+
+use crate::prove::{ProveArgs, read};
+
+/// Files written to the output directory.
+pub const FIXTURE_FILE: &str = "fixture.json";
+pub const PROOF_BYTES_FILE: &str = "proof_bytes.bin";
+pub const PUBLIC_VALUES_FILE: &str = "public_values.bin";
+pub const CALLDATA_FILE: &str = "calldata.hex";
+pub const STARK_PROOF_FILE: &str = "stark_proof.bin";
+
+/// The repository holding `contracts/src` and `scripts/solc`: the first ancestor of the working
+/// directory with a `foundry.toml`.
+fn contracts_root() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|dir| dir.join("foundry.toml").is_file() && dir.join("contracts/src").is_dir())
+        .map(Path::to_path_buf)
+}
+
+pub fn prove_evm(args: &ProveArgs) -> Result<()> {
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("evm-proof"));
+    let elf = read(&args.program)?;
+    let inputs = args.input.iter().map(read).collect::<Result<Vec<_>>>()?;
+    let hints = args.hint.iter().map(read).collect::<Result<Vec<_>>>()?;
+    let program = EvmProgram::from_elf(&elf).with_context(|| args.program.display().to_string())?;
+
+    let start = Instant::now();
+    let proof = prove_evm_run(&program, inputs, hints)
+        .with_context(|| args.program.display().to_string())?;
+    let stark_time = start.elapsed();
+    eprintln!(
+        "STARK (outer config, one shard): {} cycles in {:.1} s",
+        proof.cpu.cycles,
+        stark_time.as_secs_f64()
+    );
+    let vkey = program.vkey()?;
+
+    eprintln!("WARNING: {DEV_KEYS_WARNING}");
+    let cache = match &args.keys_dir {
+        Some(dir) => KeyCache::new(dir),
+        None => KeyCache::from_env(),
+    };
+    let start = Instant::now();
+    let keys = cache
+        .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
+        .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
+    eprintln!(
+        "Groth16 keys {} {} in {:.1} s",
+        match keys.source {
+            KeySource::Loaded => "loaded from",
+            KeySource::Derived => "derived from the dev seed into",
+        },
+        cache.entry_dir(&keys.circuit).display(),
+        start.elapsed().as_secs_f64()
+    );
+
+    let start = Instant::now();
+    let circuit = MipsWrapCircuit::new(&program, &proof).map_err(|e| anyhow!("{e}"))?;
+    let groth16 =
+        prove_groth16(circuit, &keys).map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
+    let groth16_time = start.elapsed();
+    eprintln!("Groth16 proof in {:.1} s", groth16_time.as_secs_f64());
+
+    let note = format!(
+        "zkmips prove --evm {} ({} cycles): a real proof under DEVELOPMENT Groth16 keys (public seed, NOT a trusted setup)",
+        args.program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        proof.cpu.cycles
+    );
+    let fixture = EvmFixture::new(
+        &keys.verifying_key,
+        &groth16,
+        vkey.0,
+        proof.public_values.clone(),
+        note,
+    );
+    fixture
+        .verify(&keys.verifying_key)
+        .context("the fixture does not verify natively")?;
+
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+        let path = out_dir.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    let calldata = verify_proof_calldata(&vkey.0, &proof.public_values, &fixture.proof_bytes);
+    fixture
+        .write(&out_dir.join(FIXTURE_FILE))
+        .context("writing the fixture")?;
+    write(PROOF_BYTES_FILE, &fixture.proof_bytes)?;
+    write(PUBLIC_VALUES_FILE, &proof.public_values)?;
+    write(CALLDATA_FILE, format!("0x{}\n", hex(&calldata)).as_bytes())?;
+    write(
+        STARK_PROOF_FILE,
+        &postcard::to_allocvec(&proof).context("encoding the STARK proof")?,
+    )?;
+
+    println!("program vkey    {}", vkey.to_hex());
+    println!("public values   0x{}", hex(&proof.public_values));
+    println!("proof bytes     {} bytes", fixture.proof_bytes.len());
+    println!("written to      {}", out_dir.display());
+
+    match contracts_root() {
+        Some(root) => {
+            let contracts = CompiledContracts::compile(&root)
+                .with_context(|| format!("compiling the contracts under {}", root.display()))?;
+            let gas = verify_in_evm(
+                &contracts,
+                &vkey.0,
+                &proof.public_values,
+                &fixture.proof_bytes,
+            )
+            .context(
+                "the verifier contract rejects the proof (if contracts/src/Groth16Verifier.sol \
+                     is for other keys, regenerate it with `zkmips export-verifier`)",
+            )?;
+            let intrinsic = intrinsic_gas(&calldata);
+            println!(
+                "EVM gas         ZkmipsVerifier.verifyProof {} ({} execution), via the gateway {}",
+                gas.direct_gas,
+                gas.direct_gas - intrinsic,
+                gas.gateway_gas
+            );
+        }
+        None => eprintln!(
+            "note: no foundry.toml with contracts/src above the working directory; the in-process \
+             EVM check was skipped (run from the zkmips repository to get it)"
+        ),
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

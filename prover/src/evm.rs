@@ -1,0 +1,441 @@
+//! The EVM-bound proof of a run: one shard of a fixed shape under the BN254-friendly outer
+//! configuration, which the Groth16 circuit of the `wrapper` crate verifies.
+//!
+//! Until recursion compresses the shard proofs of long runs into one proof (docs/RECURSION.md),
+//! `zkmips prove --evm` proves a run that fits in a single shard of [`EVM_SHAPE`], so that one
+//! Groth16 circuit (hence one Solidity verifier) serves every program that fits it. It differs
+//! from a shard proof of [`crate::machine`] in three ways:
+//! - **Self-contained memory.** The initial image (registers, segments, initial stack, the public
+//!   digest words) is a per-program preprocessed table ([`MemoryImageChip`]) and the touched
+//!   locations with their final values a main table proven sorted and consistent with it
+//!   ([`MemoryFinalChip`]). The preprocessed commitment therefore depends on the program alone,
+//!   and nothing per run has to be committed by the verifier.
+//! - **Fixed heights.** Every table is padded to the height [`EVM_SHAPE`] gives it (inert all-zero
+//!   rows), so the proof's shape is the same for every program and run; a run that does not fit
+//!   is refused, naming the table.
+//! - **No keccak chip**: its 2,779 columns would double the Groth16 circuit. A run using the
+//!   keccak precompile is refused.
+//!
+//! # The statement
+//! [`EvmVkey`] = `compress(preprocessed commitment, entry)` with the outer Poseidon2-BN254
+//! compression (one permutation in-circuit). It binds the code (program table), the initial
+//! memory (image table, which also fixes where the exit code and digest are read) and the entry
+//! point. A valid proof under it says: from the entry, the program runs to HALT with exit code 0,
+//! and its public-values digest (SHA-256 of the committed bytes, published by the guest at
+//! [`PUBLIC_DIGEST_ADDR`]) is the one in the image table's public values.
+
+use p3_batch_stark::{BatchProof, ProverData};
+use p3_bn254::Bn254;
+use p3_field::{PrimeCharacteristicRing, PrimeField};
+use p3_symmetric::PseudoCompressionFunction;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use zkmips_abi::layout::PUBLIC_DIGEST_ADDR;
+use zkmips_abi::syscall::{HALT, KECCAK_PERMUTE};
+use zkmips_executor::{Executor, Program, Shard};
+
+use crate::batch::{self, Table};
+use crate::chips::cpu::CpuPublicValues;
+use crate::chips::memory::boundary_entries;
+use crate::chips::memory_final::MemoryFinalChip;
+use crate::chips::memory_image::{
+    ImageEntry, MemoryImageChip, PUBLIC_WORDS, encode_public_words, image_entries,
+};
+use crate::chips::{ByteChip, ByteCounts, MipsAir, ProgramChip, TraceError};
+use crate::config::Val;
+use crate::machine::{executor_config, instruction_airs, instruction_traces};
+use crate::outer::{OuterCompress, OuterConfig, outer_config, outer_perm};
+
+/// Version of the EVM statement (tables, shape, public values, vkey derivation); part of the
+/// Groth16 circuit's name, so a change forces new keys and a new Solidity verifier.
+pub const EVM_STATEMENT_VERSION: u32 = 1;
+
+/// The fixed `log2` height of every table of an EVM proof, in [`EvmProgram::airs`] order. A run
+/// fits if it takes at most 16,383 instructions, its program's image (code, data, the initial
+/// stack block and 43 registers and digest words) plus the fresh locations it touches fit in
+/// 16,384 rows, and its instruction mix fits each chip (sized for its share of a typical run); a
+/// run that does not fit is refused, naming the table.
+pub const EVM_SHAPE: [(&str, usize); 15] = [
+    ("Cpu", 14),
+    ("Program", 14),
+    ("AddSub", 13),
+    ("Bitwise", 13),
+    ("Shift", 12),
+    ("Lt", 12),
+    ("AluExtra", 9),
+    ("MulDiv", 9),
+    ("Branch", 12),
+    ("LoadStore", 12),
+    ("Syscall", 6),
+    ("SyscallMemory", 9),
+    ("MemoryImage", 14),
+    ("MemoryFinal", 14),
+    ("Byte", 16),
+];
+
+/// Instance index of the CPU (public values: [`CpuPublicValues::to_field`]).
+pub const CPU_INSTANCE: usize = 0;
+/// Instance index of the image table (public values: exit code and digest words as limbs).
+pub const IMAGE_INSTANCE: usize = 12;
+/// The keccak chip's place among the instruction traces (left out of EVM proofs).
+const KECCAK_TRACE: usize = 12;
+
+/// The program key of EVM proofs: a BN254 scalar, big-endian (the contract's `bytes32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct EvmVkey(pub [u8; 32]);
+
+impl EvmVkey {
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex(&self.0))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Error)]
+pub enum EvmError {
+    #[error("invalid program: {0}")]
+    Program(String),
+    #[error("execution failed: {0}")]
+    Execution(#[from] zkmips_executor::ExecError),
+    #[error(transparent)]
+    Machine(#[from] crate::machine::MachineError),
+    #[error(
+        "the run takes more than {max} instructions; `prove --evm` proves single-shard runs (up to {max} instructions) until recursion lands"
+    )]
+    TooLong { max: u64 },
+    #[error(
+        "the {chip} table needs {rows} rows, the EVM proof shape allows {limit}: the run is too large for `prove --evm` until recursion lands"
+    )]
+    TooLarge {
+        chip: &'static str,
+        rows: usize,
+        limit: usize,
+    },
+    #[error(
+        "the run uses the keccak precompile (syscall {KECCAK_PERMUTE:#x} at pc {pc:#010x}), which EVM proofs do not cover yet"
+    )]
+    Keccak { pc: u32 },
+    #[error("the EVM statement requires exit code 0; the run exited with {0}")]
+    ExitCode(u32),
+    #[error("trace generation failed: {0}")]
+    Trace(#[from] TraceError),
+    #[error("proving failed: {0}")]
+    Prove(#[from] batch::ProveError),
+    #[error("the proof is invalid: {0}")]
+    Invalid(String),
+}
+
+/// A program prepared for EVM proofs: its fixed tables at the [`EVM_SHAPE`] heights.
+#[derive(Clone, Debug)]
+pub struct EvmProgram {
+    program: Program,
+    program_chip: ProgramChip,
+    image: MemoryImageChip,
+    /// The preprocessed commitment root, computed on first use (it costs a commitment of every
+    /// fixed table).
+    commitment: std::sync::OnceLock<Bn254>,
+}
+
+fn height_of(chip: &str) -> usize {
+    let (_, log) = EVM_SHAPE
+        .iter()
+        .find(|(name, _)| *name == chip)
+        .expect("every EVM chip has a height");
+    1 << log
+}
+
+impl EvmProgram {
+    pub fn new(program: Program) -> Result<Self, EvmError> {
+        let program_error = |e: String| EvmError::Program(e);
+        let program_chip = ProgramChip::new(&program)
+            .and_then(|chip| chip.with_height(height_of("Program")))
+            .map_err(|e| program_error(e.to_string()))?;
+        let entries = image_entries(&program).map_err(|e| program_error(e.to_string()))?;
+        let image = MemoryImageChip::new(entries, height_of("MemoryImage"))
+            .map_err(|e| program_error(e.to_string()))?;
+        Ok(Self {
+            program,
+            program_chip,
+            image,
+            commitment: std::sync::OnceLock::new(),
+        })
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn from_elf(elf: &[u8]) -> Result<Self, EvmError> {
+        Self::new(Program::from_elf(elf).map_err(|e| EvmError::Program(e.to_string()))?)
+    }
+
+    pub fn image(&self) -> &[ImageEntry] {
+        self.image.entries()
+    }
+
+    /// The chips of an EVM proof, in proving order.
+    pub fn airs(&self) -> Vec<MipsAir> {
+        let mut airs = instruction_airs(&self.program_chip);
+        airs.extend([
+            MipsAir::MemoryImage(self.image.clone()),
+            MipsAir::MemoryFinal(MemoryFinalChip),
+            MipsAir::Byte(ByteChip),
+        ]);
+        airs
+    }
+
+    /// The root of the outer commitment to the fixed tables (program, image, byte).
+    pub fn preprocessed_commitment(&self) -> Result<Bn254, EvmError> {
+        if let Some(&root) = self.commitment.get() {
+            return Ok(root);
+        }
+        let data = ProverData::from_airs_and_degrees(&outer_config(), &self.airs(), &degree_bits())
+            .map_err(|e| EvmError::Program(format!("fixed tables: {e}")))?;
+        let global = data
+            .common
+            .preprocessed
+            .ok_or_else(|| EvmError::Program("no fixed tables".into()))?;
+        let root = global.commitment[0][0];
+        Ok(*self.commitment.get_or_init(|| root))
+    }
+
+    pub fn vkey(&self) -> Result<EvmVkey, EvmError> {
+        Ok(evm_vkey_of(
+            self.preprocessed_commitment()?,
+            self.program.entry,
+        ))
+    }
+}
+
+/// `log2` heights of the EVM shape, in [`evm_airs`](EvmProgram::airs) order.
+pub fn degree_bits() -> Vec<usize> {
+    EVM_SHAPE.iter().map(|&(_, log)| log).collect()
+}
+
+/// [`EvmVkey`] from the preprocessed commitment root and the entry point.
+pub fn evm_vkey_of(preprocessed: Bn254, entry: u32) -> EvmVkey {
+    let compress = OuterCompress::new(outer_perm());
+    let [key] = compress.compress([[preprocessed], [Bn254::from_u32(entry)]]);
+    let bytes = key.as_canonical_biguint().to_bytes_be();
+    let mut out = [0u8; 32];
+    out[32 - bytes.len()..].copy_from_slice(&bytes);
+    EvmVkey(out)
+}
+
+/// An EVM proof and what it establishes.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct EvmProof {
+    pub cpu: CpuPublicValues,
+    /// The bytes the guest committed (their SHA-256 is the proven digest).
+    pub public_values: Vec<u8>,
+    pub proof: BatchProof<OuterConfig>,
+}
+
+impl EvmProof {
+    /// The digest the proof exposes: SHA-256 of the committed bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(&self.public_values).into()
+    }
+
+    /// Every instance's public values, in [`EvmProgram::airs`] order.
+    pub fn instance_public_values(&self) -> Vec<Vec<Val>> {
+        let mut values = vec![Vec::new(); EVM_SHAPE.len()];
+        values[CPU_INSTANCE] = self.cpu.to_field();
+        values[IMAGE_INSTANCE] = image_public_values(0, &self.digest());
+        values
+    }
+}
+
+/// The image table's public values: exit code and digest words, as limbs.
+pub fn image_public_values(exit_code: u32, digest: &[u8; 32]) -> Vec<Val> {
+    let words: [u32; PUBLIC_WORDS] = crate::chips::memory_image::public_words(exit_code, digest);
+    encode_public_words(&words)
+}
+
+/// Pads `trace` to its EVM height with all-zero rows: inert padding for every chip but the CPU,
+/// whose trace is generated at its EVM height instead.
+fn pad(
+    trace: &mut p3_matrix::dense::RowMajorMatrix<Val>,
+    chip: &'static str,
+) -> Result<(), EvmError> {
+    let limit = height_of(chip);
+    let rows = trace.values.len() / trace.width;
+    if rows > limit {
+        return Err(EvmError::TooLarge { chip, rows, limit });
+    }
+    trace.values.resize(limit * trace.width, Val::ZERO);
+    Ok(())
+}
+
+/// The tables of an EVM proof of `shard` (a whole run).
+fn evm_tables(program: &EvmProgram, shard: &Shard) -> Result<Vec<Table<MipsAir, Val>>, EvmError> {
+    if let Some(event) = shard.syscall.iter().find(|s| s.number == KECCAK_PERMUTE) {
+        return Err(EvmError::Keccak { pc: event.pc });
+    }
+    let mut bytes = ByteCounts::new();
+    let (mut traces, cpu) =
+        instruction_traces(&program.program_chip, shard, height_of("Cpu"), &mut bytes)?;
+    traces.truncate(KECCAK_TRACE);
+    let touched = boundary_entries(shard).map_err(TraceError::from)?;
+    let rows = MemoryFinalChip::rows(program.image.entries(), &touched)?;
+    let finals = program.image.finals(&rows)?;
+    let image_words = program.image.public_words_of(&finals)?;
+    traces.push(program.image.generate_trace(&finals)?);
+    let final_rows = rows.len();
+    let final_limit = height_of("MemoryFinal");
+    if final_rows > final_limit {
+        return Err(EvmError::TooLarge {
+            chip: "MemoryFinal",
+            rows: final_rows,
+            limit: final_limit,
+        });
+    }
+    traces.push(MemoryFinalChip.generate_trace(&rows, final_limit, &mut bytes)?);
+    traces.push(ByteChip.generate_trace(&bytes));
+    let airs = program.airs();
+    let mut tables = Vec::with_capacity(airs.len());
+    for (index, (air, mut trace)) in airs.into_iter().zip(traces).enumerate() {
+        let chip = EVM_SHAPE[index].0;
+        // Zero rows are inert only for chips that never read the next row; the others are
+        // generated at their EVM height.
+        let reads_next = !p3_air::BaseAir::<Val>::main_next_row_columns(&air).is_empty();
+        if reads_next && trace.values.len() / trace.width != height_of(chip) {
+            return Err(EvmError::Program(format!(
+                "internal: the {chip} table was not generated at its EVM height"
+            )));
+        }
+        pad(&mut trace, chip)?;
+        let public_values = match index {
+            CPU_INSTANCE => cpu.to_field(),
+            IMAGE_INSTANCE => encode_public_words(&image_words),
+            _ => Vec::new(),
+        };
+        tables.push(Table {
+            air,
+            trace,
+            public_values,
+        });
+    }
+    Ok(tables)
+}
+
+/// Runs `program` on `inputs`/`hints` and proves the run as one EVM proof.
+pub fn prove_evm(
+    program: &EvmProgram,
+    inputs: Vec<Vec<u8>>,
+    hints: Vec<Vec<u8>>,
+) -> Result<EvmProof, EvmError> {
+    let max_cycles = (height_of("Cpu") - 1) as u64;
+    let mut config = executor_config(inputs, hints, max_cycles);
+    // A run that does not halt within one shard is refused, not executed forever.
+    config.max_cycles = Some(max_cycles + 1);
+    let mut executor = Executor::new(&program.program, config)?;
+    let report = match executor.run() {
+        Err(zkmips_executor::ExecError::CycleLimit { .. }) => {
+            return Err(EvmError::TooLong { max: max_cycles });
+        }
+        other => other?,
+    };
+    let shards = report.record.map(|r| r.shards).unwrap_or_default();
+    if shards.len() != 1 {
+        return Err(EvmError::TooLong { max: max_cycles });
+    }
+    let shard = &shards[0];
+    if let Some(event) = shard.syscall.iter().find(|s| s.number == KECCAK_PERMUTE) {
+        return Err(EvmError::Keccak { pc: event.pc });
+    }
+    crate::machine::check_provable(&program.program_chip, &shards)?;
+    crate::machine::check_no_code_access(&program.program, &shards)?;
+    let halted = shard
+        .syscall
+        .last()
+        .is_some_and(|s| s.number == HALT && s.exit.is_some());
+    if !halted {
+        return Err(crate::machine::MachineError::NoHalt.into());
+    }
+    if report.exit_code != 0 {
+        return Err(EvmError::ExitCode(report.exit_code));
+    }
+    let expected: [u8; 32] = Sha256::digest(&report.public_values).into();
+    let mut found = [0u8; 32];
+    for (i, byte) in found.iter_mut().enumerate() {
+        *byte = executor.memory().peek_byte(PUBLIC_DIGEST_ADDR + i as u32);
+    }
+    if found != expected {
+        return Err(crate::machine::MachineError::DigestNotPublished {
+            expected: hex(&expected),
+            found: hex(&found),
+        }
+        .into());
+    }
+    let tables = evm_tables(program, shard)?;
+    let cpu = cpu_public_values(&tables[CPU_INSTANCE].public_values)?;
+    let proof = batch::prove(&outer_config(), &tables)?;
+    Ok(EvmProof {
+        cpu,
+        public_values: report.public_values,
+        proof,
+    })
+}
+
+fn cpu_public_values(values: &[Val]) -> Result<CpuPublicValues, EvmError> {
+    use p3_field::PrimeField32;
+    let v: Vec<u32> = values.iter().map(|v| v.as_canonical_u32()).collect();
+    if v.len() != 6 {
+        return Err(EvmError::Invalid("CPU public values".into()));
+    }
+    Ok(CpuPublicValues {
+        initial_pc: v[0],
+        initial_next_pc: v[1],
+        final_pc: v[2],
+        final_next_pc: v[3],
+        cycles: v[4],
+        halted: v[5] == 1,
+    })
+}
+
+/// Checks `proof` natively, as the Groth16 circuit does: the shape, the STARK under the outer
+/// config with `program`'s fixed tables, a start at the entry, HALT with exit code 0, and the
+/// digest of the committed bytes.
+pub fn verify_evm(program: &EvmProgram, proof: &EvmProof) -> Result<(), EvmError> {
+    let invalid = |reason: String| EvmError::Invalid(reason);
+    if proof.proof.degree_bits != degree_bits() {
+        return Err(invalid(format!(
+            "table heights {:?} are not the EVM shape",
+            proof.proof.degree_bits
+        )));
+    }
+    let entry = program.program.entry;
+    let cpu = &proof.cpu;
+    if (cpu.initial_pc, cpu.initial_next_pc) != (entry, entry.wrapping_add(4)) {
+        return Err(invalid(format!(
+            "the run starts at {:#010x}, not at the entry {entry:#010x}",
+            cpu.initial_pc
+        )));
+    }
+    if !cpu.halted {
+        return Err(invalid("the run does not halt".into()));
+    }
+    let canonical = [
+        cpu.initial_pc,
+        cpu.initial_next_pc,
+        cpu.final_pc,
+        cpu.final_next_pc,
+        cpu.cycles,
+    ]
+    .iter()
+    .all(|&v| v < <Val as p3_field::PrimeField32>::ORDER_U32);
+    if !canonical {
+        return Err(invalid(format!("non-canonical public values {cpu:?}")));
+    }
+    batch::verify(
+        &outer_config(),
+        &program.airs(),
+        &proof.proof,
+        &proof.instance_public_values(),
+    )
+    .map_err(|e| invalid(e.to_string()))
+}

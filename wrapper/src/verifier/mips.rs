@@ -1,0 +1,266 @@
+//! The Groth16 statement of `zkmips prove --evm`: "this EVM proof (`zkmips_prover::evm`) is
+//! valid for the program with key `programVKey`, and the run's public values hash to
+//! `publicValuesDigest`".
+//!
+//! Public inputs, in the order `ZkmipsVerifier` passes them:
+//! 1. `programVKey` = `compress(C, entry)` (outer Poseidon2-BN254), `C` the preprocessed
+//!    commitment of the proof: recomputed here from the witnessed `C` and entry, so one circuit
+//!    serves every program of the EVM shape.
+//! 2. `publicValuesDigest` = SHA-256 of the committed bytes with its top 3 bits cleared: here
+//!    rebuilt from the 16 limbs of the digest words the image table exposes, bit by bit.
+//!
+//! Besides the batch-STARK verifier ([`synthesize_batch_stark_with`]) over the witnessed public
+//! values, the circuit pins what makes a run a run: the CPU starts at `(entry, entry + 4)`, the
+//! machine halted, and the exit code is 0.
+
+use std::sync::OnceLock;
+
+use ark_ff::Field;
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use p3_field::PrimeCharacteristicRing;
+use p3_koala_bear::KoalaBear;
+use zkmips_executor::Program;
+use zkmips_prover::chips::MipsAir;
+use zkmips_prover::evm::{CPU_INSTANCE, EvmProgram, EvmProof, IMAGE_INSTANCE, degree_bits};
+use zkmips_prover::outer::OUTER_FRI;
+
+use super::batch::{
+    BatchStarkShape, BatchStarkWitness, extract_batch_stark, synthesize_batch_stark_with,
+};
+use super::circuit::base_witness;
+use super::witness::WitnessError;
+use crate::Fr;
+use crate::solidity::{EncodingError, groth16_public_inputs};
+
+/// Name of the circuit in the key cache; its version is [`EVM_STATEMENT_VERSION`] (checked by a
+/// test), so a new statement gets new keys.
+pub const MIPS_WRAP_CIRCUIT_NAME: &str = "mips-evm-shard-v1";
+
+/// CPU public values used by the statement (`CpuPublicValues::to_field` order).
+const CPU_INITIAL_PC: usize = 0;
+const CPU_INITIAL_NEXT_PC: usize = 1;
+const CPU_HALTED: usize = 5;
+/// Image public values: exit code limbs, then the digest words' limbs.
+const IMAGE_EXIT_CODE: usize = 0;
+const IMAGE_DIGEST: usize = 2;
+const DIGEST_LIMBS: usize = 16;
+
+/// The shape every EVM proof has (AIRs, heights, FRI settings), built once from a reference
+/// program: nothing in it depends on the program but the preprocessed commitment, which the
+/// circuit takes as a witness.
+pub fn mips_wrap_shape() -> Result<&'static BatchStarkShape, WitnessError> {
+    static SHAPE: OnceLock<BatchStarkShape> = OnceLock::new();
+    if let Some(shape) = SHAPE.get() {
+        return Ok(shape);
+    }
+    // `lui $v0, 1; syscall`: HALT.
+    let reference = EvmProgram::new(Program::from_code(0x0040_0000, &[0x3c02_0001, 0x0000_000c]))
+        .map_err(|e| WitnessError::Shape(e.to_string()))?;
+    let shape = BatchStarkShape::new(&OUTER_FRI, &reference.airs(), &degree_bits())?;
+    Ok(SHAPE.get_or_init(|| shape))
+}
+
+/// The wrap circuit for one EVM proof (or a blank instance for key generation).
+#[derive(Clone)]
+pub struct MipsWrapCircuit {
+    pub shape: &'static BatchStarkShape,
+    pub entry: u32,
+    pub preprocessed_commitment: Fr,
+    pub public_values: Vec<Vec<KoalaBear>>,
+    pub witness: BatchStarkWitness,
+    /// `[programVKey, publicValuesDigest]`.
+    pub public_inputs: [Fr; 2],
+}
+
+impl MipsWrapCircuit {
+    /// The circuit for `proof` of `program`. Fails if the proof does not verify natively.
+    pub fn new(program: &EvmProgram, proof: &EvmProof) -> Result<Self, WitnessError> {
+        let shape = mips_wrap_shape()?;
+        zkmips_prover::evm::verify_evm(program, proof)
+            .map_err(|e| WitnessError::Rejected(e.to_string()))?;
+        let airs: Vec<MipsAir> = program.airs();
+        let public_values = proof.instance_public_values();
+        let (own_shape, witness) =
+            extract_batch_stark(&OUTER_FRI, &airs, &proof.proof, &public_values)?;
+        if own_shape.batch_seed != shape.batch_seed
+            || own_shape.pcs_seed != shape.pcs_seed
+            || own_shape.fri_seed != shape.fri_seed
+        {
+            return Err(WitnessError::Shape(
+                "the proof's shape differs from the EVM shape".into(),
+            ));
+        }
+        let preprocessed_commitment = own_shape
+            .preprocessed_commitment
+            .ok_or_else(|| WitnessError::Shape("no preprocessed commitment".into()))?;
+        let vkey = program
+            .vkey()
+            .map_err(|e| WitnessError::Shape(e.to_string()))?;
+        let public_inputs = groth16_public_inputs(&vkey.0, &proof.public_values)
+            .map_err(|e: EncodingError| WitnessError::Shape(e.to_string()))?;
+        Ok(Self {
+            shape,
+            entry: program.program().entry,
+            preprocessed_commitment,
+            public_values,
+            witness,
+            public_inputs,
+        })
+    }
+
+    /// A blank instance (all-zero witness) of the right shape: what key generation synthesizes.
+    pub fn blank() -> Result<Self, WitnessError> {
+        let shape = mips_wrap_shape()?;
+        Ok(Self {
+            shape,
+            entry: 0,
+            preprocessed_commitment: Fr::from(0u64),
+            public_values: shape
+                .instances
+                .iter()
+                .map(|s| vec![KoalaBear::ZERO; s.num_public_values])
+                .collect(),
+            witness: BatchStarkWitness::blank(shape),
+            public_inputs: [Fr::from(0u64); 2],
+        })
+    }
+}
+
+/// The 16 bits of `limb` (little-endian), which also proves `limb < 2^16`.
+fn limb_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    limb: &FpVar<Fr>,
+    value: Result<u32, SynthesisError>,
+) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    let bits = (0..16)
+        .map(|i| Boolean::new_witness(cs.clone(), || value.map(|v| (v >> i) & 1 == 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sum = FpVar::zero();
+    for (i, bit) in bits.iter().enumerate() {
+        sum += FpVar::from(bit.clone()) * Fr::from(1u64 << i);
+    }
+    sum.enforce_equal(limb)?;
+    Ok(bits)
+}
+
+impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let [vkey_value, digest_value] = self.public_inputs;
+        let program_vkey = FpVar::new_input(cs.clone(), || Ok(vkey_value))?;
+        let digest = FpVar::new_input(cs.clone(), || Ok(digest_value))?;
+        if self.public_values.len() != self.shape.instances.len() {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let public = self
+            .public_values
+            .iter()
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|&v| base_witness(&cs, v))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let commitment = FpVar::new_witness(cs.clone(), || Ok(self.preprocessed_commitment))?;
+        let entry = base_witness(&cs, KoalaBear::from_u32(self.entry))?;
+
+        // programVKey = compress(C, entry).
+        crate::merkle::compress(&commitment, entry.fp())?.enforce_equal(&program_vkey)?;
+
+        // The run starts at the entry, halts, and exits with 0.
+        let cpu = public
+            .get(CPU_INSTANCE)
+            .ok_or(SynthesisError::Unsatisfiable)?;
+        let image = public
+            .get(IMAGE_INSTANCE)
+            .ok_or(SynthesisError::Unsatisfiable)?;
+        if cpu.len() <= CPU_HALTED || image.len() != IMAGE_DIGEST + DIGEST_LIMBS {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        cpu[CPU_INITIAL_PC].fp().enforce_equal(entry.fp())?;
+        cpu[CPU_INITIAL_NEXT_PC]
+            .fp()
+            .enforce_equal(&(entry.fp() + Fr::from(4u64)))?;
+        cpu[CPU_HALTED].fp().enforce_equal(&FpVar::one())?;
+        for limb in &image[IMAGE_EXIT_CODE..IMAGE_EXIT_CODE + 2] {
+            limb.fp().enforce_equal(&FpVar::zero())?;
+        }
+
+        // publicValuesDigest: byte `i` of the digest (memory order) weighs 2^(8(31 - i)) in the
+        // big-endian integer; limb `j` holds bytes 2j (low) and 2j + 1. Bits at or above 2^253
+        // are the mask.
+        let mut sum = FpVar::zero();
+        for j in 0..DIGEST_LIMBS {
+            let limb = &image[IMAGE_DIGEST + j];
+            let value = limb.value().map(|v| {
+                use p3_field::PrimeField32;
+                v.as_canonical_u32()
+            });
+            let bits = limb_bits(&cs, limb.fp(), value)?;
+            for (k, bit) in bits.iter().enumerate() {
+                let byte = 2 * j + k / 8;
+                let exponent = 8 * (31 - byte) + k % 8;
+                if exponent < 253 {
+                    let weight = Fr::from(2u64).pow([exponent as u64]);
+                    sum += FpVar::from(bit.clone()) * weight;
+                }
+            }
+        }
+        sum.enforce_equal(&digest)?;
+
+        synthesize_batch_stark_with(&cs, self.shape, &public, Some(commitment), &self.witness)
+            .map(|_| ())
+    }
+}
+
+/// Seed of the Groth16 prover's randomness for one statement. Deterministic on purpose: the
+/// STARK under the wrap is not zero-knowledge either, so hiding randomness would buy nothing,
+/// and a deterministic proof makes fixtures reproducible.
+fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
+    use ark_serialize::CanonicalSerialize;
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"zkmips/groth16-prove/v1\0");
+    for input in public_inputs {
+        let mut bytes = Vec::new();
+        input
+            .serialize_compressed(&mut bytes)
+            .expect("serializing into a Vec cannot fail");
+        hasher.update(bytes);
+    }
+    hasher.finalize().into()
+}
+
+/// The Groth16 proof of `circuit` under `keys`, checked natively before it is returned.
+pub fn prove_groth16(
+    circuit: MipsWrapCircuit,
+    keys: &crate::keys::CircuitKeys,
+) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, SynthesisError> {
+    use ark_groth16::Groth16;
+    use ark_snark::SNARK;
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    let inputs = circuit.public_inputs;
+    let mut rng = ChaCha20Rng::from_seed(prover_seed(&inputs));
+    let proof = Groth16::<ark_bn254::Bn254>::prove(&keys.proving_key, circuit, &mut rng)?;
+    if !Groth16::<ark_bn254::Bn254>::verify(&keys.verifying_key, &inputs, &proof)? {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    Ok(proof)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkmips_prover::evm::EVM_STATEMENT_VERSION;
+
+    #[test]
+    fn the_circuit_name_carries_the_statement_version() {
+        assert!(MIPS_WRAP_CIRCUIT_NAME.ends_with(&format!("-v{EVM_STATEMENT_VERSION}")));
+    }
+}
