@@ -14,8 +14,6 @@
 //!   constraints folded in their global emission order (`air::fold_mixed_constraints`);
 //! - the LogUp terminal sum over all instances is zero.
 
-use core::marker::PhantomData;
-
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
@@ -33,15 +31,13 @@ use p3_challenger::{CanObserve, CanSample, CanSampleBits, GrindingChallenger};
 use p3_commit::PolynomialSpace;
 use p3_field::coset::TwoAdicMultiplicativeCoset;
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, TwoAdicField};
-use p3_fri::verifier::{fold_query, open_inputs};
-use p3_fri::{FriShape, PcsShape, TwoAdicFriFolding, fold_schedule};
+use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_koala_bear::KoalaBear;
 use p3_lookup::{InteractionSymbolicBuilder, Kind as LookupKind, LogUpGadget, Lookups};
 use p3_matrix::Dimensions;
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
-    OuterChallenge, OuterChallengeMmcs, OuterChallenger, OuterConfig, outer_config_with,
-    outer_perm, outer_val_mmcs,
+    OuterChallenge, OuterChallenger, OuterConfig, outer_config_with, outer_perm, outer_val_mmcs,
 };
 
 use super::circuit::{
@@ -829,40 +825,23 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
     }
 
     let val_mmcs = outer_val_mmcs(&outer_perm());
-    let params = settings.fri_parameters(OuterChallengeMmcs::new(val_mmcs.clone()));
     let log_lde = shape.log_lde_height;
-    let reduced = open_inputs(
-        &params,
+    let super::witness::FoldedQueries {
+        group_indices,
+        rows_by_round,
+    } = super::witness::fold_queries(
+        settings,
         log_lde,
+        &shape.log_arities,
+        shape.log_final_height(),
         &pcs.indices,
-        &fri.input_openings,
         pcs.fri_alpha,
+        &pcs.betas,
+        fri,
         &val_mmcs,
         &claims,
-    )
-    .map_err(|e| WitnessError::Rejected(format!("input openings: {e:?}")))?;
-
+    )?;
     let rounds = shape.log_arities.len();
-    let folding = TwoAdicFriFolding::<(), ()>(PhantomData);
-    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); rounds];
-    let mut rows_by_round: Vec<Vec<Vec<Vec<OuterChallenge>>>> = vec![Vec::new(); rounds];
-    for (query, (&index, ro)) in pcs.indices.iter().zip(reduced).enumerate() {
-        let mut domain_index = index;
-        let _folded = fold_query::<_, KoalaBear, OuterChallenge, OuterChallengeMmcs>(
-            &folding,
-            query,
-            &mut domain_index,
-            &pcs.betas,
-            &shape.log_arities,
-            &fri.commit_phase_openings,
-            ro,
-            log_lde,
-            shape.log_final_height(),
-            &mut group_indices,
-            &mut rows_by_round,
-        )
-        .map_err(|e| WitnessError::Rejected(format!("folding: {e:?}")))?;
-    }
 
     // Full Merkle paths per query and commitment.
     let mut input_paths = Vec::new();

@@ -471,49 +471,23 @@ where
     ];
 
     let val_mmcs = outer_val_mmcs(&outer_perm());
-    let params = settings.fri_parameters(OuterChallengeMmcs::new(val_mmcs.clone()));
     let log_lde = shape.log_lde_height;
-    let reduced = open_inputs(
-        &params,
+    let FoldedQueries {
+        group_indices,
+        rows_by_round,
+    } = fold_queries(
+        settings,
         log_lde,
+        &shape.log_arities,
+        shape.log_final_height(),
         &challenges.indices,
-        &fri.input_openings,
         challenges.fri_alpha,
+        &challenges.betas,
+        fri,
         &val_mmcs,
         &claims,
-    )
-    .map_err(|e| WitnessError::Rejected(format!("input openings: {e:?}")))?;
-
+    )?;
     let rounds = shape.log_arities.len();
-    let folding = TwoAdicFriFolding::<(), ()>(PhantomData);
-    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); rounds];
-    let mut rows_by_round: Vec<Vec<Vec<Vec<OuterChallenge>>>> = vec![Vec::new(); rounds];
-    for (query, (&index, ro)) in challenges.indices.iter().zip(reduced).enumerate() {
-        let mut domain_index = index;
-        let folded = fold_query::<_, KoalaBear, OuterChallenge, OuterChallengeMmcs>(
-            &folding,
-            query,
-            &mut domain_index,
-            &challenges.betas,
-            &shape.log_arities,
-            &fri.commit_phase_openings,
-            ro,
-            log_lde,
-            shape.log_final_height(),
-            &mut group_indices,
-            &mut rows_by_round,
-        )
-        .map_err(|e| WitnessError::Rejected(format!("folding: {e:?}")))?;
-        let x = KoalaBear::two_adic_generator(log_lde)
-            .exp_u64(p3_util::reverse_bits_len(domain_index, log_lde) as u64);
-        let mut eval = OuterChallenge::ZERO;
-        for &c in fri.final_poly.iter().rev() {
-            eval = eval * x + c;
-        }
-        if eval != folded {
-            return Err(WitnessError::Rejected("final polynomial evaluation".into()));
-        }
-    }
 
     // Full Merkle paths per query.
     let lde_height = 1usize << log_lde;
@@ -584,6 +558,80 @@ where
         queries,
     };
     Ok((shape, witness))
+}
+
+/// Per FRI round, every query's opened coset row and its index (what [`commit_phase_paths`]
+/// needs), from the query phase replayed natively: the claims reduced at each query index
+/// (`open_inputs`), folded through every round, and the final polynomial checked at the query's
+/// point.
+pub(crate) struct FoldedQueries {
+    pub(crate) group_indices: Vec<Vec<usize>>,
+    pub(crate) rows_by_round: Vec<Vec<Vec<Vec<OuterChallenge>>>>,
+}
+
+/// See [`FoldedQueries`]; `claims` in the order the PCS verifier takes them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fold_queries(
+    settings: &FriSettings,
+    log_lde: usize,
+    log_arities: &[usize],
+    log_final_height: usize,
+    indices: &[usize],
+    fri_alpha: OuterChallenge,
+    betas: &[OuterChallenge],
+    fri: &p3_batch_stark::PcsProof<OuterConfig>,
+    val_mmcs: &OuterValMmcs,
+    claims: &[CommitmentOpening<
+        OuterChallenge,
+        OuterCommitment,
+        TwoAdicMultiplicativeCoset<KoalaBear>,
+    >],
+) -> Result<FoldedQueries, WitnessError> {
+    let params = settings.fri_parameters(OuterChallengeMmcs::new(val_mmcs.clone()));
+    let reduced = open_inputs(
+        &params,
+        log_lde,
+        indices,
+        &fri.input_openings,
+        fri_alpha,
+        val_mmcs,
+        claims,
+    )
+    .map_err(|e| WitnessError::Rejected(format!("input openings: {e:?}")))?;
+    let rounds = log_arities.len();
+    let folding = TwoAdicFriFolding::<(), ()>(PhantomData);
+    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); rounds];
+    let mut rows_by_round: Vec<Vec<Vec<Vec<OuterChallenge>>>> = vec![Vec::new(); rounds];
+    for (query, (&index, ro)) in indices.iter().zip(reduced).enumerate() {
+        let mut domain_index = index;
+        let folded = fold_query::<_, KoalaBear, OuterChallenge, OuterChallengeMmcs>(
+            &folding,
+            query,
+            &mut domain_index,
+            betas,
+            log_arities,
+            &fri.commit_phase_openings,
+            ro,
+            log_lde,
+            log_final_height,
+            &mut group_indices,
+            &mut rows_by_round,
+        )
+        .map_err(|e| WitnessError::Rejected(format!("folding: {e:?}")))?;
+        let x = KoalaBear::two_adic_generator(log_lde)
+            .exp_u64(p3_util::reverse_bits_len(domain_index, log_lde) as u64);
+        let mut eval = OuterChallenge::ZERO;
+        for &c in fri.final_poly.iter().rev() {
+            eval = eval * x + c;
+        }
+        if eval != folded {
+            return Err(WitnessError::Rejected("final polynomial evaluation".into()));
+        }
+    }
+    Ok(FoldedQueries {
+        group_indices,
+        rows_by_round,
+    })
 }
 
 /// Per commit-phase round, the full Merkle path of every query's folded row (the proof carries
