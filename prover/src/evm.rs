@@ -419,16 +419,7 @@ pub fn verify_evm(program: &EvmProgram, proof: &EvmProof) -> Result<(), EvmError
     if !cpu.halted {
         return Err(invalid("the run does not halt".into()));
     }
-    let canonical = [
-        cpu.initial_pc,
-        cpu.initial_next_pc,
-        cpu.final_pc,
-        cpu.final_next_pc,
-        cpu.cycles,
-    ]
-    .iter()
-    .all(|&v| v < <Val as p3_field::PrimeField32>::ORDER_U32);
-    if !canonical {
+    if !cpu.is_canonical(<Val as p3_field::PrimeField32>::ORDER_U32) {
         return Err(invalid(format!("non-canonical public values {cpu:?}")));
     }
     batch::verify(

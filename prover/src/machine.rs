@@ -598,17 +598,7 @@ pub fn verify_run(
             reason,
         };
         let cpu = &shard.cpu;
-        // The proof binds these values modulo p only: a value at or above p would alias one
-        // below it, so only canonical values are meaningful.
-        let canonical = [
-            cpu.initial_pc,
-            cpu.initial_next_pc,
-            cpu.final_pc,
-            cpu.final_next_pc,
-            cpu.cycles,
-        ]
-        .iter()
-        .all(|&v| v < <Val as p3_field::PrimeField32>::ORDER_U32);
+        let canonical = cpu.is_canonical(<Val as p3_field::PrimeField32>::ORDER_U32);
         if !canonical || cpu.cycles == 0 {
             return Err(chain(format!("non-canonical public values {cpu:?}")));
         }

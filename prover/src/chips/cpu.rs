@@ -106,6 +106,20 @@ pub struct CpuPublicValues {
 }
 
 impl CpuPublicValues {
+    /// Whether every value is below `modulus`: the proof binds them modulo p only, so a value at
+    /// or above p would alias one below it and only canonical values are meaningful.
+    pub fn is_canonical(&self, modulus: u32) -> bool {
+        [
+            self.initial_pc,
+            self.initial_next_pc,
+            self.final_pc,
+            self.final_next_pc,
+            self.cycles,
+        ]
+        .iter()
+        .all(|&v| v < modulus)
+    }
+
     pub fn to_field<F: Field>(&self) -> Vec<F> {
         vec![
             F::from_u32(self.initial_pc),
