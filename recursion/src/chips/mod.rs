@@ -1,0 +1,51 @@
+//! The tables that prove a run of a recursion [`Program`](crate::ir::Program).
+//!
+//! Every table has the same shape as the machine's chips (`zkmips_prover::chips`): a
+//! preprocessed part fixed by the program (addresses, multiplicities, operation flags: one row
+//! per instruction of the table's kind, in program order), a main part holding the values the
+//! prover claims, its constraints, and its interactions on [`MEMORY_BUS`].
+//!
+//! # The memory argument
+//!
+//! Memory is write-once (`ir` module docs), so it is a lookup: the instruction writing a cell
+//! *provides* `(address, value)` with the cell's read count as its multiplicity (a
+//! preprocessed column, so a prover cannot change it), and every read *looks up*
+//! `(address, value)` with count 1 (times the row's preprocessed `is_real`). The bus balances
+//! only if every read value is the value written. Messages are `[address, v0, v1, v2, v3]`: a
+//! base value travels with zero coordinates 1..3, so a base read of an extension cell fails.
+
+pub mod alu;
+pub mod memory;
+pub mod poseidon2;
+pub mod public;
+
+use p3_lookup::LookupBus;
+
+pub use alu::AluChip;
+pub use memory::MemoryChip;
+pub use poseidon2::Poseidon2Chip;
+pub use public::PublicValuesChip;
+
+/// Cells of the write-once memory: `[address, v0, v1, v2, v3]`.
+pub const MEMORY_BUS: LookupBus<'static> = LookupBus::new("recursion_memory");
+
+/// Width of a [`MEMORY_BUS`] message.
+pub const MEMORY_MESSAGE_WIDTH: usize = 5;
+
+/// Smallest trace height the batch prover accepts.
+pub const MIN_HEIGHT: usize = 2;
+
+/// Height of a table with `rows` real rows: the next power of two, at least [`MIN_HEIGHT`].
+pub fn table_height(rows: usize) -> usize {
+    rows.next_power_of_two().max(MIN_HEIGHT)
+}
+
+zkmips_prover::air_enum! {
+    /// Every table of the recursion machine, as the single AIR type of a batch proof.
+    pub enum RecursionAir {
+        Memory(MemoryChip),
+        Alu(AluChip),
+        Poseidon2(Poseidon2Chip),
+        Public(PublicValuesChip),
+    }
+}

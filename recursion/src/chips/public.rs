@@ -1,0 +1,116 @@
+//! The program's public values ([`Instr::Public`]): one row whose columns are the values, each
+//! looked up in memory and equal to the proof's public value of the same index.
+
+use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::{MEMORY_BUS, MIN_HEIGHT};
+use crate::ir::{Instr, Program};
+use crate::runtime::Execution;
+
+/// The public-values table: `MIN_HEIGHT` rows, one column per public value; the preprocessed
+/// part holds the addresses on row 0 and `is_real` (1 on row 0 only) in its last column.
+#[derive(Clone, Debug)]
+pub struct PublicValuesChip {
+    addrs: Vec<u32>,
+}
+
+impl PublicValuesChip {
+    pub fn new(program: &Program) -> Self {
+        let addrs = program
+            .instrs()
+            .iter()
+            .filter_map(|instr| match instr {
+                Instr::Public { input } => Some(input.0),
+                _ => None,
+            })
+            .collect();
+        Self { addrs }
+    }
+
+    pub fn name(&self) -> &'static str {
+        "RecursionPublicValues"
+    }
+
+    pub fn num_values(&self) -> usize {
+        self.addrs.len()
+    }
+
+    pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
+        let width = self.width_cols();
+        let mut values = vec![F::ZERO; MIN_HEIGHT * width];
+        for (column, &addr) in self.addrs.iter().enumerate() {
+            values[column] = F::from_u32(execution.memory[addr as usize][0].as_canonical_u32());
+        }
+        RowMajorMatrix::new(values, width)
+    }
+
+    /// One column per value, and at least one so the table is never empty.
+    fn width_cols(&self) -> usize {
+        self.addrs.len().max(1)
+    }
+}
+
+impl<F: Field> BaseAir<F> for PublicValuesChip {
+    fn width(&self) -> usize {
+        self.width_cols()
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
+        let width = self.addrs.len() + 1;
+        let mut values = vec![F::ZERO; MIN_HEIGHT * width];
+        for (column, &addr) in self.addrs.iter().enumerate() {
+            values[column] = F::from_u32(addr);
+        }
+        values[width - 1] = F::ONE;
+        Some(RowMajorMatrix::new(values, width))
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        self.addrs.len() + 1
+    }
+
+    fn num_public_values(&self) -> usize {
+        self.addrs.len()
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChip {
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let values: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
+        let prep: Vec<AB::Expr> = builder
+            .preprocessed()
+            .current_slice()
+            .iter()
+            .map(|&v| v.into())
+            .collect();
+        let publics: Vec<AB::Expr> = builder.public_values().iter().map(|&v| v.into()).collect();
+        let is_real = prep[self.addrs.len()].clone();
+        builder.assert_bool(is_real.clone());
+        for (i, public) in publics.into_iter().enumerate() {
+            builder.assert_zero(is_real.clone() * (values[i].clone() - public));
+            MEMORY_BUS.lookup_key(
+                builder,
+                [
+                    prep[i].clone(),
+                    values[i].clone(),
+                    AB::Expr::ZERO,
+                    AB::Expr::ZERO,
+                    AB::Expr::ZERO,
+                ],
+                Count::bounded(is_real.clone(), 1),
+            );
+        }
+    }
+}

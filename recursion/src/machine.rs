@@ -1,0 +1,470 @@
+//! Proving and verifying a run of a recursion program as one `p3-batch-stark` proof.
+//!
+//! The tables, always in this order: memory cells, base ALU, extension ALU, Poseidon2, public
+//! values. Their preprocessed parts (hence the preprocessed commitment, the verifying key) are
+//! determined by the program alone; a proof says "this program accepted some witness stream
+//! and exposed these public values".
+
+use p3_batch_stark::{BatchProof, Domain, StarkGenericConfig, Val as ConfigVal};
+use p3_challenger::GrindingChallenger;
+use p3_commit::Pcs;
+use p3_field::{Algebra, BasedVectorSpace, PrimeField64};
+use p3_uni_stark::{PcsProverError, SymbolicExpressionExt};
+use thiserror::Error;
+use zkmips_prover::batch::{self, ProveError, Table, VerifyError};
+
+use crate::chips::alu::AluKind;
+use crate::chips::{AluChip, MemoryChip, Poseidon2Chip, PublicValuesChip, RecursionAir};
+use crate::ir::{Program, Val};
+use crate::runtime::{Execution, RuntimeError, execute};
+use p3_field::{Field, PrimeField32};
+
+/// Index of each table in a proof.
+pub mod table {
+    pub const MEMORY: usize = 0;
+    pub const BASE_ALU: usize = 1;
+    pub const EXT_ALU: usize = 2;
+    pub const POSEIDON2: usize = 3;
+    pub const PUBLIC: usize = 4;
+    pub const COUNT: usize = 5;
+}
+
+#[derive(Debug, Error)]
+pub enum RecursionError {
+    #[error("the program rejects the witness: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("proving failed: {0}")]
+    Prove(#[from] ProveError),
+}
+
+/// A proof of one run and the public values it exposes.
+pub struct RecursionProof<SC: StarkGenericConfig> {
+    pub proof: BatchProof<SC>,
+    pub public_values: Vec<Val>,
+}
+
+/// A program with its tables: proves runs of it and verifies their proofs.
+#[derive(Clone, Debug)]
+pub struct RecursionMachine {
+    program: Program,
+    airs: Vec<RecursionAir>,
+}
+
+impl RecursionMachine {
+    pub fn new(program: Program) -> Self {
+        let airs = vec![
+            RecursionAir::Memory(MemoryChip::new(&program)),
+            RecursionAir::Alu(AluChip::new(&program, AluKind::Base)),
+            RecursionAir::Alu(AluChip::new(&program, AluKind::Ext)),
+            RecursionAir::Poseidon2(Poseidon2Chip::new(&program)),
+            RecursionAir::Public(PublicValuesChip::new(&program)),
+        ];
+        Self { program, airs }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The tables, in proving order.
+    pub fn airs(&self) -> &[RecursionAir] {
+        &self.airs
+    }
+
+    /// Runs the program on `witness`.
+    pub fn execute(&self, witness: &[Val]) -> Result<Execution, RuntimeError> {
+        execute(&self.program, witness)
+    }
+
+    /// Every table with its main trace for `execution`, in proving order.
+    pub fn tables<F: Field>(&self, execution: &Execution) -> Vec<Table<RecursionAir, F>> {
+        self.airs
+            .iter()
+            .map(|air| {
+                let (trace, public_values) = match air {
+                    RecursionAir::Memory(chip) => (chip.generate_trace(execution), Vec::new()),
+                    RecursionAir::Alu(chip) => (chip.generate_trace(execution), Vec::new()),
+                    RecursionAir::Poseidon2(chip) => (chip.generate_trace(execution), Vec::new()),
+                    RecursionAir::Public(chip) => (
+                        chip.generate_trace(execution),
+                        convert(&execution.public_values),
+                    ),
+                };
+                Table {
+                    air: air.clone(),
+                    trace,
+                    public_values,
+                }
+            })
+            .collect()
+    }
+
+    /// Runs the program on `witness` and proves the run under `config`.
+    pub fn prove<SC>(
+        &self,
+        config: &SC,
+        witness: &[Val],
+    ) -> Result<RecursionProof<SC>, RecursionError>
+    where
+        SC: StarkGenericConfig,
+        ConfigVal<SC>: PrimeField64,
+        SymbolicExpressionExt<ConfigVal<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+        Domain<SC>: Send + Sync,
+        SC::Pcs: Sync,
+        PcsProverError<SC>: Send,
+        SC::Challenger: GrindingChallenger<Witness = ConfigVal<SC>>,
+        <SC::Pcs as Pcs<SC::Challenge, SC::Challenger>>::ProverData: Sync,
+        <SC::Pcs as Pcs<SC::Challenge, SC::Challenger>>::Commitment: Sync,
+    {
+        let execution = self.execute(witness)?;
+        let tables = self.tables::<ConfigVal<SC>>(&execution);
+        let proof = batch::prove(config, &tables)?;
+        Ok(RecursionProof {
+            proof,
+            public_values: execution.public_values,
+        })
+    }
+
+    /// Verifies that `proof` is a proof of a run of this program exposing its public values.
+    pub fn verify<SC>(&self, config: &SC, proof: &RecursionProof<SC>) -> Result<(), VerifyError>
+    where
+        SC: StarkGenericConfig,
+        ConfigVal<SC>: PrimeField64,
+        SymbolicExpressionExt<ConfigVal<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+        SC::Challenge: BasedVectorSpace<ConfigVal<SC>>,
+        SC::Challenger: GrindingChallenger<Witness = ConfigVal<SC>>,
+    {
+        if proof.public_values.len() != self.program.num_public_values() {
+            return Err(VerifyError::Shape(format!(
+                "{} public values, the program exposes {}",
+                proof.public_values.len(),
+                self.program.num_public_values()
+            )));
+        }
+        let mut public_values = vec![Vec::new(); table::COUNT];
+        public_values[table::PUBLIC] = convert(&proof.public_values);
+        batch::verify(config, &self.airs, &proof.proof, &public_values)
+    }
+}
+
+fn convert<F: Field>(values: &[Val]) -> Vec<F> {
+    values
+        .iter()
+        .map(|v| F::from_u32(v.as_canonical_u32()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
+    use p3_matrix::dense::RowMajorMatrix;
+    use p3_symmetric::Permutation;
+    use zkmips_prover::config::{InnerConfig, inner_config, inner_perm};
+
+    use super::*;
+    use crate::builder::Builder;
+    use crate::chips::{alu, memory, poseidon2};
+    use crate::ir::{Challenge, PERM_WIDTH};
+
+    /// A program touching every table: base and extension arithmetic (incl. inverses and
+    /// assertions), a bit decomposition, a select, a Poseidon2 permutation and public values.
+    /// Witness: `x`, `y` (base), `e` (extension), 16 permutation inputs; exposes
+    /// `x * y + 5`, `bit 4 of x`, `1 / y`, the coordinates of `e^2 + e / y`, and the
+    /// permutation's first two outputs.
+    fn sample_program() -> RecursionMachine {
+        let mut b = Builder::new();
+        let x = b.witness();
+        let y = b.witness();
+        let e = b.witness_ext();
+        let state: [_; PERM_WIDTH] = core::array::from_fn(|_| b.witness());
+
+        let xy = b.mul(x, y);
+        let sum = b.add_const(xy, Val::from_u32(5));
+        b.public(sum);
+        let bits = b.bits(x);
+        b.public(bits[4]);
+        let y_inv = b.inv(y);
+        let one = b.mul(y_inv, y);
+        b.assert_eq_const(one, Val::ONE);
+        b.public(y_inv);
+        let e2 = b.ext_mul(e, e);
+        let e_over_y = b.ext_div(e, y.as_ext());
+        let z = b.ext_add(e2, e_over_y);
+        let chosen = b.ext_select(bits[0], z, e);
+        let coordinates = b.ext_coordinates(chosen);
+        for c in coordinates {
+            b.public(c);
+        }
+        let out = b.poseidon2(state);
+        b.public(out[0]);
+        b.public(out[1]);
+        RecursionMachine::new(b.build().expect("valid program"))
+    }
+
+    fn sample_witness() -> Vec<Val> {
+        let mut witness = vec![Val::from_u32(0b1011_0101), Val::from_u32(77)];
+        witness.extend([3u32, 1, 4, 1].map(Val::from_u32));
+        witness.extend((0..PERM_WIDTH as u32).map(|i| Val::from_u32(i * i + 1)));
+        witness
+    }
+
+    fn expected_public_values() -> Vec<Val> {
+        let (x, y) = (Val::from_u32(0b1011_0101), Val::from_u32(77));
+        let e = Challenge::from_basis_coefficients_fn(|i| Val::from_u32([3, 1, 4, 1][i]));
+        let z = e * e + e * y.inverse();
+        // Bit 0 of x is 1: the select keeps z.
+        let mut expected = vec![x * y + Val::from_u32(5), Val::ONE, y.inverse()];
+        expected.extend_from_slice(z.as_basis_coefficients_slice());
+        let state: [Val; PERM_WIDTH] = core::array::from_fn(|i| Val::from_u32((i * i + 1) as u32));
+        let out = inner_perm().permute(state);
+        expected.extend([out[0], out[1]]);
+        expected
+    }
+
+    #[test]
+    fn runs_compute_what_the_program_says() {
+        let machine = sample_program();
+        let execution = machine.execute(&sample_witness()).unwrap();
+        assert_eq!(execution.public_values, expected_public_values());
+    }
+
+    #[test]
+    fn honest_run_proves_and_verifies() {
+        let machine = sample_program();
+        let config = inner_config();
+        let proof = machine.prove(&config, &sample_witness()).unwrap();
+        assert_eq!(proof.public_values, expected_public_values());
+        machine.verify(&config, &proof).unwrap();
+    }
+
+    #[test]
+    fn runtime_failures_name_the_instruction() {
+        let machine = sample_program();
+        let mut witness = sample_witness();
+        witness[1] = Val::ZERO;
+        assert!(matches!(
+            machine.execute(&witness),
+            Err(RuntimeError::InverseOfZero { .. })
+        ));
+        assert!(matches!(
+            machine.execute(&witness[..3]),
+            Err(RuntimeError::WitnessExhausted { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_public_value_is_rejected() {
+        let machine = sample_program();
+        let config = inner_config();
+        let mut proof = machine.prove(&config, &sample_witness()).unwrap();
+        proof.public_values[0] += Val::ONE;
+        assert!(machine.verify(&config, &proof).is_err());
+        proof.public_values.pop();
+        assert!(machine.verify(&config, &proof).is_err());
+    }
+
+    /// A proof of a different program (same shape, one constant changed) does not verify.
+    #[test]
+    fn proof_of_another_program_is_rejected() {
+        let config = inner_config();
+        let build = |constant: u32| {
+            let mut b = Builder::new();
+            let x = b.witness();
+            let y = b.add_const(x, Val::from_u32(constant));
+            b.public(y);
+            RecursionMachine::new(b.build().unwrap())
+        };
+        let (ours, theirs) = (build(1), build(2));
+        let proof = theirs.prove(&config, &[Val::from_u32(10)]).unwrap();
+        theirs.verify(&config, &proof).unwrap();
+        assert!(ours.verify(&config, &proof).is_err());
+    }
+
+    /// Proves `tables` after `tamper` changed one table's main trace; rejection is an error
+    /// from the prover or the verifier, or a panic of `p3`'s debug constraint checker.
+    fn assert_rejected(machine: &RecursionMachine, index: usize, tamper: impl Fn(&mut [Val])) {
+        assert_rejected_with_publics(machine, index, tamper, |_| {});
+    }
+
+    /// [`assert_rejected`], also changing the claimed public values.
+    fn assert_rejected_with_publics(
+        machine: &RecursionMachine,
+        index: usize,
+        tamper: impl Fn(&mut [Val]),
+        tamper_publics: impl Fn(&mut Vec<Val>),
+    ) {
+        let config: InnerConfig = inner_config();
+        let execution = machine.execute(&sample_witness()).unwrap();
+        let mut tables = machine.tables::<Val>(&execution);
+        let trace = &mut tables[index].trace;
+        let width = trace.width;
+        tamper(&mut trace.values);
+        tables[index].trace = RowMajorMatrix::new(trace.values.clone(), width);
+        let mut public_values = execution.public_values.clone();
+        tamper_publics(&mut public_values);
+        tables[table::PUBLIC].public_values = public_values.clone();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let proof = batch::prove(&config, &tables).map_err(|e| e.to_string())?;
+            machine
+                .verify(
+                    &config,
+                    &RecursionProof {
+                        proof,
+                        public_values,
+                    },
+                )
+                .map_err(|e| e.to_string())
+        }));
+        assert!(
+            !matches!(outcome, Ok(Ok(()))),
+            "a tampered trace of table {index} was accepted"
+        );
+    }
+
+    /// Row of the first ALU instruction with `op` in the table of `kind`.
+    fn alu_row(machine: &RecursionMachine, kind: AluKind, op: crate::ir::AluOp) -> usize {
+        machine
+            .program()
+            .instrs()
+            .iter()
+            .filter_map(|instr| match (instr, kind) {
+                (crate::ir::Instr::BaseAlu { op, .. }, AluKind::Base)
+                | (crate::ir::Instr::ExtAlu { op, .. }, AluKind::Ext) => Some(*op),
+                _ => None,
+            })
+            .position(|o| o == op)
+            .expect("the sample program has this operation")
+    }
+
+    #[test]
+    fn wrong_alu_results_are_rejected() {
+        let machine = sample_program();
+        for op in [
+            crate::ir::AluOp::Add,
+            crate::ir::AluOp::Mul,
+            crate::ir::AluOp::Inv,
+        ] {
+            let row = alu_row(&machine, AluKind::Base, op);
+            assert_rejected(&machine, table::BASE_ALU, |t| t[row * 3 + 2] += Val::ONE);
+        }
+        for op in [
+            crate::ir::AluOp::Add,
+            crate::ir::AluOp::Mul,
+            crate::ir::AluOp::Inv,
+            crate::ir::AluOp::Sub,
+        ] {
+            let row = alu_row(&machine, AluKind::Ext, op);
+            // A wrong higher coordinate of the result.
+            assert_rejected(&machine, table::EXT_ALU, |t| {
+                t[row * 12 + 8 + 3] += Val::ONE
+            });
+        }
+    }
+
+    /// A row that "proves" an assertion between different values, with the operand it
+    /// compares changed consistently is still caught by the memory lookup.
+    #[test]
+    fn forged_operands_are_rejected() {
+        let machine = sample_program();
+        let row = alu_row(&machine, AluKind::Base, crate::ir::AluOp::AssertEq);
+        // Make `a = b` hold by changing `a` (which memory does not hold).
+        assert_rejected(&machine, table::BASE_ALU, |t| {
+            t[row * 3] = t[row * 3 + 1];
+            t[row * 3] += Val::ONE;
+            t[row * 3 + 1] += Val::ONE;
+        });
+        let row = alu_row(&machine, AluKind::Base, crate::ir::AluOp::Mul);
+        // Change an operand and the result together: the row is consistent, the read is not.
+        assert_rejected(&machine, table::BASE_ALU, |t| {
+            t[row * 3] += Val::ONE;
+            t[row * 3 + 2] = t[row * 3] * t[row * 3 + 1];
+        });
+    }
+
+    #[test]
+    fn wrong_memory_values_are_rejected() {
+        let machine = sample_program();
+        // Row 0 is the witness `x`: changing it breaks every read of it.
+        assert_rejected(&machine, table::MEMORY, |t| {
+            t[memory::cols::VALUE] += Val::ONE
+        });
+        // A base cell with a non-zero higher coordinate.
+        assert_rejected(&machine, table::MEMORY, |t| {
+            t[memory::cols::VALUE + 2] += Val::ONE
+        });
+        // The constant row of 5 (found by value) changed.
+        let execution = machine.execute(&sample_witness()).unwrap();
+        let tables = machine.tables::<Val>(&execution);
+        let five = tables[table::MEMORY]
+            .trace
+            .values
+            .chunks(memory::cols::WIDTH)
+            .position(|row| row == [Val::from_u32(5), Val::ZERO, Val::ZERO, Val::ZERO])
+            .expect("the constant 5 is a memory row");
+        assert_rejected(&machine, table::MEMORY, |t| {
+            t[five * memory::cols::WIDTH] = Val::from_u32(6)
+        });
+    }
+
+    #[test]
+    fn forged_bit_decomposition_is_rejected() {
+        let machine = sample_program();
+        // Bits are memory rows (hints); flipping bit 4 of x breaks the boolean/recomposition
+        // checks that read it.
+        let execution = machine.execute(&sample_witness()).unwrap();
+        let bit3 = machine
+            .program()
+            .instrs()
+            .iter()
+            .filter(|instr| matches!(instr, crate::ir::Instr::Cell { .. }))
+            .position(|instr| {
+                matches!(
+                    instr,
+                    crate::ir::Instr::Cell {
+                        source: crate::ir::CellSource::Hint(crate::ir::Hint::Bit { bit: 4, .. }),
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        assert_eq!(execution.public_values[1], Val::ONE, "bit 4 of 0b1011_0101");
+        assert_rejected(&machine, table::MEMORY, |t| {
+            t[bit3 * memory::cols::WIDTH] = Val::ZERO
+        });
+    }
+
+    #[test]
+    fn wrong_poseidon2_output_is_rejected() {
+        let machine = sample_program();
+        // Any column of the permutation: an input, an intermediate, the output.
+        for column in [0, 40, poseidon2::PERM_COLS - 16, poseidon2::PERM_COLS - 1] {
+            assert_rejected(&machine, table::POSEIDON2, |t| t[column] += Val::ONE);
+        }
+    }
+
+    #[test]
+    fn wrong_public_row_is_rejected() {
+        let machine = sample_program();
+        // The value column disagrees with the claimed public value.
+        assert_rejected(&machine, table::PUBLIC, |t| t[0] += Val::ONE);
+        // The value column agrees with the claimed public value but not with memory.
+        assert_rejected_with_publics(
+            &machine,
+            table::PUBLIC,
+            |t| t[0] += Val::ONE,
+            |publics| publics[0] += Val::ONE,
+        );
+    }
+
+    #[test]
+    fn alu_widths_match_their_kind() {
+        let machine = sample_program();
+        let execution = machine.execute(&sample_witness()).unwrap();
+        let tables = machine.tables::<Val>(&execution);
+        assert_eq!(tables[table::BASE_ALU].trace.width, 3);
+        assert_eq!(tables[table::EXT_ALU].trace.width, 12);
+        let _ = alu::prep::WIDTH;
+    }
+}
