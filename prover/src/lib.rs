@@ -16,6 +16,7 @@ pub mod config;
 pub mod evm;
 pub mod machine;
 pub mod outer;
+pub mod proof_shape;
 pub mod security;
 pub mod shard;
 pub mod vkey;

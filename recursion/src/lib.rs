@@ -10,6 +10,8 @@
 
 pub mod builder;
 pub mod chips;
+pub mod gadgets;
 pub mod ir;
 pub mod machine;
 pub mod runtime;
+pub mod stark;

@@ -246,13 +246,7 @@ pub struct LookupRowsVar<'a> {
     pub values: &'a [KbExtVar],
 }
 
-/// One constraint of a batch-STARK instance, in the global emission order the verifier folds:
-/// base-field (`assert_zero`) or extension-field (`assert_zero_ext`, the LogUp constraints).
-#[derive(Clone, Debug)]
-pub enum MixedConstraint {
-    Base(SymbolicExpression<KoalaBear>),
-    Ext(SymbolicExpressionExt<KoalaBear, KoalaBearExt>),
-}
+pub use zkmips_prover::proof_shape::MixedConstraint;
 
 struct ExtEvaluator<'a> {
     base: Evaluator<'a>,
@@ -333,14 +327,15 @@ pub fn fold_mixed_constraints(
     Ok(accumulator)
 }
 
-/// A quotient chunk's domain: the coset `shift · <g>` of size `2^log_size`.
-#[derive(Clone, Copy, Debug)]
-pub struct ChunkDomain {
-    pub shift: KoalaBear,
-    pub log_size: usize,
+pub use zkmips_prover::proof_shape::ChunkDomain;
+
+/// The vanishing polynomial of a chunk domain, natively and at ζ in-circuit.
+trait ChunkVanishing {
+    fn vanishing_native(&self, point: KoalaBear) -> KoalaBear;
+    fn vanishing_at(&self, zeta_powers: &mut ZetaPowers) -> Result<KbExtVar, SynthesisError>;
 }
 
-impl ChunkDomain {
+impl ChunkVanishing for ChunkDomain {
     fn vanishing_native(&self, point: KoalaBear) -> KoalaBear {
         (point * self.shift.inverse()).exp_power_of_2(self.log_size) - KoalaBear::ONE
     }

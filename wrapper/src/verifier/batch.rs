@@ -19,26 +19,20 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use p3_air::symbolic::AirLayout;
 use p3_air::{Air, BaseAir};
 use p3_batch_stark::folder::VerifierConstraintFolderWithLookups;
-use p3_batch_stark::symbolic::{
-    get_constraint_layout, get_log_num_quotient_chunks_for_domain, get_symbolic_constraints,
-};
 use p3_batch_stark::verifier::commitments_with_opening_points;
 use p3_batch_stark::{BatchProof, BatchShape, BatchVerifierTranscript, ProverData, verify_batch};
 use p3_challenger::{CanObserve, CanSample, CanSampleBits, GrindingChallenger};
-use p3_commit::PolynomialSpace;
-use p3_field::coset::TwoAdicMultiplicativeCoset;
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, TwoAdicField};
-use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_koala_bear::KoalaBear;
-use p3_lookup::{InteractionSymbolicBuilder, Kind as LookupKind, LogUpGadget, Lookups};
+use p3_lookup::{InteractionSymbolicBuilder, LogUpGadget};
 use p3_matrix::Dimensions;
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
     OuterChallenge, OuterChallenger, OuterConfig, outer_config_with, outer_perm, outer_val_mmcs,
 };
+use zkmips_prover::proof_shape::{BatchProofShape, EXT_DEGREE, InstanceShape, MatrixKind};
 
 use super::circuit::{
     ConstraintBreakdown, Meter, PUBLIC_VALUES_PER_INPUT, base_witness, ext_witnesses,
@@ -50,110 +44,38 @@ use super::witness::{
 };
 use crate::Fr;
 use crate::air::{
-    ChunkDomain, LookupRowsVar, MixedConstraint, OpenedRowsVar, ZetaPowers, enforce_ood_check,
-    fold_mixed_constraints, recompose_quotient, selectors_at_point,
+    LookupRowsVar, OpenedRowsVar, ZetaPowers, enforce_ood_check, fold_mixed_constraints,
+    recompose_quotient, selectors_at_point,
 };
 use crate::challenger::ChallengerVar;
 use crate::convert::bn254_to_fr;
 use crate::koalabear::{KbExtVar, KbVar, KoalaBearExt};
 
-/// Extension degree of the challenge field: a LogUp column is committed as 4 base columns.
-const EXT_DEGREE: usize = 4;
-
 fn shape_error(message: impl Into<String>) -> WitnessError {
     WitnessError::Shape(message.into())
-}
-
-/// Collects what a domain separator absorbs into the challenger.
-#[derive(Default)]
-struct SeedRecorder(Vec<KoalaBear>);
-
-impl CanObserve<KoalaBear> for SeedRecorder {
-    fn observe(&mut self, value: KoalaBear) {
-        self.0.push(value);
-    }
 }
 
 fn root(commitment: &OuterCommitment) -> Fr {
     bn254_to_fr(commitment[0][0])
 }
 
-/// Everything about one instance of the batch that is not witness.
-#[derive(Clone, Debug)]
-pub struct BatchInstanceShape {
-    /// log2 of the trace height (the outer config is not zero-knowledge).
-    pub degree_bits: usize,
-    pub main_width: usize,
-    pub num_public_values: usize,
-    /// 0 when the AIR has no preprocessed columns.
-    pub preprocessed_width: usize,
-    pub opens_main_next: bool,
-    pub opens_preprocessed_next: bool,
-    pub log_num_quotient_chunks: usize,
-    /// The global bus index of each of the instance's lookups (p3's challenge layout).
-    pub bus_ids: Vec<usize>,
-    /// The instance's constraints in the order the verifier folds them.
-    pub constraints: Vec<MixedConstraint>,
-}
-
-impl BatchInstanceShape {
-    pub fn num_quotient_chunks(&self) -> usize {
-        1 << self.log_num_quotient_chunks
-    }
-    pub fn num_lookups(&self) -> usize {
-        self.bus_ids.len()
-    }
-    /// Extension columns of the permutation trace: one accumulator plus one per lookup.
-    pub fn permutation_width(&self) -> usize {
-        if self.bus_ids.is_empty() {
-            0
-        } else {
-            self.bus_ids.len() + 1
-        }
-    }
-    fn log_lde_height(&self, settings: &FriSettings) -> usize {
-        self.degree_bits + settings.log_blowup
-    }
-}
-
-/// What a committed matrix holds (claim order of `commitments_with_opening_points`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MatrixKind {
-    Main,
-    QuotientChunk(usize),
-    Preprocessed,
-    Permutation,
-}
-
-#[derive(Clone, Debug)]
-struct MatrixLayout {
-    instance: usize,
-    kind: MatrixKind,
-    log_lde_height: usize,
-    width: usize,
-    /// Opened at ζ·g_i as well as ζ.
-    opens_next: bool,
-}
-
 /// Everything about a batch-STARK proof the circuit is built for that is not witness: fixed per
-/// (AIRs, trace heights, FRI settings), i.e. per Groth16 circuit.
+/// (AIRs, trace heights, FRI settings), i.e. per Groth16 circuit. The shape common to every
+/// verifier ([`BatchProofShape`]) plus the preprocessed commitment under the outer config.
 #[derive(Clone, Debug)]
 pub struct BatchStarkShape {
-    pub settings: FriSettings,
-    pub instances: Vec<BatchInstanceShape>,
+    pub proof: BatchProofShape,
     /// The global preprocessed commitment, derived from the AIRs as the native verifier's
     /// `CommonData` does: a circuit constant.
     pub preprocessed_commitment: Option<Fr>,
-    /// Instance of each preprocessed matrix, in commitment order.
-    pub preprocessed_instances: Vec<usize>,
-    /// Widest bus message (fixes the bus offset power β^W) and the number of buses.
-    pub max_message_width: usize,
-    pub num_buses: usize,
-    pub log_arities: Vec<usize>,
-    pub log_lde_height: usize,
-    pub batch_seed: Vec<KoalaBear>,
-    pub pcs_seed: Vec<KoalaBear>,
-    pub fri_seed: Vec<KoalaBear>,
+}
+
+impl std::ops::Deref for BatchStarkShape {
+    type Target = BatchProofShape;
+
+    fn deref(&self) -> &BatchProofShape {
+        &self.proof
+    }
 }
 
 /// The AIR bounds of the native batch verifier under the outer config.
@@ -201,306 +123,21 @@ impl BatchStarkShape {
         degree_bits: &[usize],
         common: &p3_batch_stark::CommonData<OuterConfig>,
     ) -> Result<Self, WitnessError> {
-        if airs.is_empty() || airs.len() != degree_bits.len() {
-            return Err(shape_error("one trace height per AIR, at least one AIR"));
-        }
-        // As `verify_batch`: LogUp multiplicities must not wrap modulo p at these heights.
-        let heights: Vec<usize> = degree_bits.iter().map(|&b| 1usize << b.min(30)).collect();
-        p3_lookup::check_multiplicity_height_bound(&common.lookups, &heights)
-            .map_err(|e| shape_error(format!("LogUp multiplicity bound: {e}")))?;
-        let gadget = LogUpGadget::new();
-        let preprocessed_widths: Vec<usize> = (0..airs.len())
-            .map(|i| {
-                common
-                    .preprocessed
-                    .as_ref()
-                    .and_then(|g| g.instances[i].as_ref().map(|m| m.width))
-                    .unwrap_or(0)
-            })
-            .collect();
-
-        // The bus layout of `lay_out_lookup_challenges`: global buses share an index by name,
-        // local ones take a fresh index; W is the widest message.
-        let mut global_ids = std::collections::HashMap::<String, usize>::new();
-        let mut num_buses = 0usize;
-        let mut max_message_width = 1usize;
-        let mut bus_ids = Vec::new();
-        for lookups in &common.lookups {
-            let mut ids = Vec::new();
-            for lookup in lookups.iter() {
-                let width = p3_lookup::assert_uniform_tuple_width(&lookup.elements, "lookup");
-                max_message_width = max_message_width.max(width);
-                let id = match &lookup.kind {
-                    LookupKind::Global(name) => {
-                        *global_ids.entry(name.clone()).or_insert_with(|| {
-                            num_buses += 1;
-                            num_buses - 1
-                        })
-                    }
-                    LookupKind::Local => {
-                        num_buses += 1;
-                        num_buses - 1
-                    }
-                };
-                ids.push(id);
-            }
-            bus_ids.push(ids);
-        }
-
-        let mut instances = Vec::with_capacity(airs.len());
-        for (i, air) in airs.iter().enumerate() {
-            let db = degree_bits[i];
-            if !air.public_boundary_io().is_empty() {
-                return Err(shape_error(
-                    "boundary-IO public values (unsupported by batch-stark)",
-                ));
-            }
-            if air.num_periodic_columns() > 0 {
-                return Err(shape_error(format!(
-                    "instance {i}: periodic columns are not supported by the circuit yet"
-                )));
-            }
-            if db + settings.log_blowup >= 31
-                || db + settings.log_blowup > KoalaBear::TWO_ADICITY
-                || db + settings.log_blowup <= settings.log_blowup + settings.log_final_poly_len
-            {
-                return Err(shape_error(format!(
-                    "instance {i}: trace height 2^{db} outside the circuit's range (its LDE must be \
-                     above the FRI final height)"
-                )));
-            }
-            let layout = AirLayout {
-                preprocessed_width: preprocessed_widths[i],
-                main_width: air.width(),
-                num_public_values: air.num_public_values(),
-                num_periodic_columns: 0,
-                ..Default::default()
-            };
-            let lookups: &Lookups<KoalaBear> = &common.lookups[i];
-            let log_num_quotient_chunks =
-                get_log_num_quotient_chunks_for_domain::<_, OuterChallenge, A, _>(
-                    air,
-                    layout,
-                    TwoAdicMultiplicativeCoset::new(KoalaBear::ONE, db)
-                        .ok_or_else(|| shape_error("trace height"))?,
-                    lookups,
-                    0,
-                    &gadget,
-                );
-            let (base, ext) = get_symbolic_constraints::<KoalaBear, OuterChallenge, A, _>(
-                air, layout, lookups, &gadget,
-            );
-            let order = get_constraint_layout::<KoalaBear, OuterChallenge, A, _>(
-                air, layout, lookups, &gadget,
-            );
-            if order.base_indices.len() != base.len() || order.ext_indices.len() != ext.len() {
-                return Err(shape_error("constraint layout"));
-            }
-            let mut constraints: Vec<Option<MixedConstraint>> = vec![None; base.len() + ext.len()];
-            for (index, c) in order.base_indices.iter().zip(base) {
-                constraints[*index] = Some(MixedConstraint::Base(c));
-            }
-            for (index, c) in order.ext_indices.iter().zip(ext) {
-                constraints[*index] = Some(MixedConstraint::Ext(c));
-            }
-            let constraints = constraints
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| shape_error("constraint layout has gaps"))?;
-            instances.push(BatchInstanceShape {
-                degree_bits: db,
-                main_width: air.width(),
-                num_public_values: air.num_public_values(),
-                preprocessed_width: preprocessed_widths[i],
-                opens_main_next: !air.main_next_row_columns().is_empty(),
-                opens_preprocessed_next: !air.preprocessed_next_row_columns().is_empty(),
-                log_num_quotient_chunks,
-                bus_ids: bus_ids[i].clone(),
-                constraints,
-            });
-        }
-
-        let (preprocessed_commitment, preprocessed_instances) = match &common.preprocessed {
+        let proof = BatchProofShape::from_common(settings, airs, degree_bits, common)
+            .map_err(|e| shape_error(e.0))?;
+        let preprocessed_commitment = match &common.preprocessed {
             Some(global) => {
-                for (m, &i) in global.matrix_to_instance.iter().enumerate() {
-                    let meta = global.instances[i]
-                        .as_ref()
-                        .ok_or_else(|| shape_error("preprocessed metadata"))?;
-                    if meta.matrix_index != m || meta.degree_bits != degree_bits[i] {
-                        return Err(shape_error("preprocessed metadata"));
-                    }
-                }
                 if global.commitment.num_roots() != 1 {
                     return Err(shape_error("Merkle cap height"));
                 }
-                (
-                    Some(root(&global.commitment)),
-                    global.matrix_to_instance.clone(),
-                )
+                Some(root(&global.commitment))
             }
-            None => (None, Vec::new()),
+            None => None,
         };
-
-        let batch_shape = BatchShape {
-            trace_widths: instances.iter().map(|s| s.main_width).collect(),
-            public_value_counts: instances.iter().map(|s| s.num_public_values).collect(),
-            preprocessed_widths,
-            has_preprocessed_commitment: common.preprocessed.is_some(),
-            num_lookup_instances: instances.iter().filter(|s| s.num_lookups() > 0).count(),
-            lookup_pow_bits: settings.lookup_pow_bits,
-            has_randomization_commitment: false,
-            ood_pow_bits: settings.ood_pow_bits,
-        };
-        let mut batch_seed = SeedRecorder::default();
-        batch_shape
-            .domain_separator::<KoalaBear, OuterChallenge>()
-            .seed(&mut batch_seed);
-
-        let mut shape = Self {
-            settings: *settings,
-            instances,
+        Ok(Self {
+            proof,
             preprocessed_commitment,
-            preprocessed_instances,
-            max_message_width,
-            num_buses,
-            log_arities: Vec::new(),
-            log_lde_height: 0,
-            batch_seed: batch_seed.0,
-            pcs_seed: Vec::new(),
-            fri_seed: Vec::new(),
-        };
-
-        let layout = shape.claim_layout();
-        let pcs_shape = PcsShape {
-            claimed_evaluation_counts: layout
-                .iter()
-                .map(|matrices| {
-                    matrices
-                        .iter()
-                        .map(|m| vec![m.width; if m.opens_next { 2 } else { 1 }])
-                        .collect()
-                })
-                .collect(),
-            batch_pow_bits: settings.batch_pow_bits,
-        };
-        let mut pcs_seed = SeedRecorder::default();
-        pcs_shape
-            .domain_separator::<KoalaBear, OuterChallenge>()
-            .seed(&mut pcs_seed);
-
-        let mut heights: Vec<usize> = layout.iter().flatten().map(|m| m.log_lde_height).collect();
-        heights.sort_unstable_by(|a, b| b.cmp(a));
-        heights.dedup();
-        let log_lde_height = heights[0];
-        let log_arities = fold_schedule(
-            &heights,
-            settings.log_blowup + settings.log_final_poly_len,
-            settings.max_log_arity,
-        );
-        let params = settings.fri_parameters(());
-        let fri_shape = FriShape::with_schedule(&params, log_arities.clone(), log_lde_height);
-        let mut fri_seed = SeedRecorder::default();
-        fri_shape
-            .domain_separator::<KoalaBear, OuterChallenge>()
-            .seed(&mut fri_seed);
-        shape.pcs_seed = pcs_seed.0;
-        shape.fri_seed = fri_seed.0;
-        shape.log_arities = log_arities;
-        shape.log_lde_height = log_lde_height;
-        Ok(shape)
-    }
-
-    fn has_lookups(&self) -> bool {
-        self.instances.iter().any(|s| s.num_lookups() > 0)
-    }
-
-    pub fn log_final_height(&self) -> usize {
-        self.settings.log_blowup + self.settings.log_final_poly_len
-    }
-
-    /// The committed matrices per commitment, in `commitments_with_opening_points` order: main
-    /// traces, quotient chunks, preprocessed traces (if any), permutation traces (if any).
-    fn claim_layout(&self) -> Vec<Vec<MatrixLayout>> {
-        let settings = &self.settings;
-        let mut layout = Vec::new();
-        layout.push(
-            self.instances
-                .iter()
-                .enumerate()
-                .map(|(i, s)| MatrixLayout {
-                    instance: i,
-                    kind: MatrixKind::Main,
-                    log_lde_height: s.log_lde_height(settings),
-                    width: s.main_width,
-                    opens_next: s.opens_main_next,
-                })
-                .collect(),
-        );
-        layout.push(
-            self.instances
-                .iter()
-                .enumerate()
-                .flat_map(|(i, s)| {
-                    (0..s.num_quotient_chunks()).map(move |c| MatrixLayout {
-                        instance: i,
-                        kind: MatrixKind::QuotientChunk(c),
-                        log_lde_height: s.log_lde_height(settings),
-                        width: EXT_DEGREE,
-                        opens_next: false,
-                    })
-                })
-                .collect(),
-        );
-        if self.preprocessed_commitment.is_some() {
-            layout.push(
-                self.preprocessed_instances
-                    .iter()
-                    .map(|&i| {
-                        let s = &self.instances[i];
-                        MatrixLayout {
-                            instance: i,
-                            kind: MatrixKind::Preprocessed,
-                            log_lde_height: s.log_lde_height(settings),
-                            width: s.preprocessed_width,
-                            opens_next: s.opens_preprocessed_next,
-                        }
-                    })
-                    .collect(),
-            );
-        }
-        if self.has_lookups() {
-            layout.push(
-                self.instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.num_lookups() > 0)
-                    .map(|(i, s)| MatrixLayout {
-                        instance: i,
-                        kind: MatrixKind::Permutation,
-                        log_lde_height: s.log_lde_height(settings),
-                        width: s.permutation_width() * EXT_DEGREE,
-                        opens_next: true,
-                    })
-                    .collect(),
-            );
-        }
-        layout
-    }
-
-    /// The quotient chunk domains `(shift, log_size)` of instance `i`.
-    fn quotient_chunk_domains(&self, i: usize) -> Vec<ChunkDomain> {
-        let s = &self.instances[i];
-        let trace = TwoAdicMultiplicativeCoset::new(KoalaBear::ONE, s.degree_bits)
-            .expect("trace height checked against the two-adicity");
-        trace
-            .create_disjoint_domain(1 << (s.degree_bits + s.log_num_quotient_chunks))
-            .split_domains(s.num_quotient_chunks())
-            .into_iter()
-            .map(|d| ChunkDomain {
-                shift: d.first_point(),
-                log_size: s.degree_bits,
-            })
-            .collect()
+        })
     }
 }
 
@@ -966,7 +603,7 @@ fn recompose_ext_columns(flat: &[KbExtVar]) -> Result<Vec<KbExtVar>, SynthesisEr
         .collect()
 }
 
-fn instance_shape_ok(s: &BatchInstanceShape, v: &InstanceVars) -> bool {
+fn instance_shape_ok(s: &InstanceShape, v: &InstanceVars) -> bool {
     let perm = s.permutation_width() * EXT_DEGREE;
     v.trace_local.len() == s.main_width
         && v.trace_next.len() == if s.opens_main_next { s.main_width } else { 0 }
