@@ -615,11 +615,22 @@ fn ext_scale(builder: &mut Builder, value: Ext, c: Val) -> Ext {
     }
 }
 
+/// Opening points of one height that are the same cell: their DEEP quotients share one
+/// denominator, `(Σ_p (Σ_i α^(o_p+i) p_i(z)) − Σ_p α^(o_p) R_p(x)) / (z − x)`, which is the sum
+/// of the native per-point quotients.
+struct DeepGroup {
+    log_height: usize,
+    point: Ext,
+    /// `Σ` over the group's points of `Σ_i α^(o+i) p_i(z)`: query-independent.
+    sum_at_z: Ext,
+}
+
 /// Query-independent data shared by every query.
 struct Precomputed {
     alpha_powers: Vec<Ext>,
-    /// Per opening point, in (batch, matrix, point) order: its α offset and `Σ α^(o+i) p_i(z)`.
-    point_reductions: Vec<(usize, Ext)>,
+    /// Per opening point, in (batch, matrix, point) order: its α offset and its DEEP group.
+    point_slots: Vec<(usize, usize)>,
+    groups: Vec<DeepGroup>,
     /// Per round: `[1, β, …, β^(arity−1)]`.
     beta_powers: Vec<Vec<Ext>>,
     /// Per round: `β^arity`.
@@ -770,17 +781,30 @@ pub fn verify_pcs(
         alpha_powers.push(next);
     }
     let mut ladder_offsets = BTreeMap::<usize, usize>::new();
-    let mut point_reductions = Vec::new();
+    let mut point_slots = Vec::new();
+    let mut groups: Vec<DeepGroup> = Vec::new();
+    let mut group_of = BTreeMap::<(usize, u32), usize>::new();
     for (claim, matrices) in claims.iter().zip(&shape.batches) {
         for (matrix, m) in claim.matrices.iter().zip(matrices) {
-            for (_, values) in &matrix.points {
+            for &(point, ref values) in &matrix.points {
                 let offset = ladder_offsets.entry(m.log_lde_height).or_insert(0);
                 let mut sum_at_z = builder.ext_constant(Challenge::ZERO);
                 for (&power, &value) in alpha_powers[*offset..].iter().zip(values) {
                     let term = builder.ext_mul(power, value);
                     sum_at_z = builder.ext_add(sum_at_z, term);
                 }
-                point_reductions.push((*offset, sum_at_z));
+                let group = *group_of
+                    .entry((m.log_lde_height, point.addr().0))
+                    .or_insert_with(|| {
+                        groups.push(DeepGroup {
+                            log_height: m.log_lde_height,
+                            point,
+                            sum_at_z: builder.ext_constant(Challenge::ZERO),
+                        });
+                        groups.len() - 1
+                    });
+                groups[group].sum_at_z = builder.ext_add(groups[group].sum_at_z, sum_at_z);
+                point_slots.push((*offset, group));
                 *offset += values.len();
             }
         }
@@ -801,7 +825,8 @@ pub fn verify_pcs(
     }
     let precomputed = Precomputed {
         alpha_powers,
-        point_reductions,
+        point_slots,
+        groups,
         beta_powers,
         beta_to_arity,
     };
@@ -992,35 +1017,54 @@ fn verify_query(
         log_height -= 1;
     }
 
-    // DEEP quotients per height.
-    let mut reduced = BTreeMap::<usize, Ext>::new();
-    let mut reductions = precomputed.point_reductions.iter();
-    for ((claim, opening), matrices) in claims.iter().zip(&query.input_openings).zip(&shape.batches)
-    {
-        for ((matrix, row), m) in claim.matrices.iter().zip(&opening.rows).zip(matrices) {
-            let x = query_points[&m.log_lde_height].as_ext();
-            for (point, _) in &matrix.points {
-                let &(offset, sum_at_z) = reductions.next().expect("one reduction per point");
-                let mut sum_at_x: Option<Ext> = None;
-                for (&power, &value) in precomputed.alpha_powers[offset..].iter().zip(row) {
-                    let term = builder.ext_mul(power, value.as_ext());
-                    sum_at_x = Some(match sum_at_x {
-                        None => term,
-                        Some(acc) => builder.ext_add(acc, term),
-                    });
-                }
-                let numerator = match sum_at_x {
-                    None => sum_at_z,
-                    Some(sum_at_x) => builder.ext_sub(sum_at_z, sum_at_x),
+    // DEEP quotients per height. Per matrix `R(x) = Σ_i α^i row_i` once; a point at ladder
+    // offset o contributes `α^o R(x) = Σ_i α^(o+i) row_i`, the native `sum_at_x`.
+    let mut at_x: Vec<Option<Ext>> = vec![None; precomputed.groups.len()];
+    let mut slots = precomputed.point_slots.iter();
+    for (claim, opening) in claims.iter().zip(&query.input_openings) {
+        for (matrix, row) in claim.matrices.iter().zip(&opening.rows) {
+            let mut combined: Option<Ext> = None;
+            for (&power, &value) in precomputed.alpha_powers.iter().zip(row) {
+                let term = builder.ext_mul(power, value.as_ext());
+                combined = Some(match combined {
+                    None => term,
+                    Some(acc) => builder.ext_add(acc, term),
+                });
+            }
+            for _ in &matrix.points {
+                let &(offset, group) = slots.next().expect("one slot per point");
+                // A zero-width matrix contributes nothing at x.
+                let Some(combined) = combined else { continue };
+                let term = if offset == 0 {
+                    combined
+                } else {
+                    builder.ext_mul(precomputed.alpha_powers[offset], combined)
                 };
-                // Fails (inverse of zero) exactly when the native verifier reports
-                // `OpeningPointMatchesQueryPoint`.
-                let denominator = builder.ext_sub(*point, x);
-                let term = builder.ext_div(numerator, denominator);
-                let entry = reduced.entry(m.log_lde_height).or_insert(term);
-                if *entry != term {
-                    *entry = builder.ext_add(*entry, term);
-                }
+                at_x[group] = Some(match at_x[group] {
+                    None => term,
+                    Some(acc) => builder.ext_add(acc, term),
+                });
+            }
+        }
+    }
+    let mut reduced = BTreeMap::<usize, Ext>::new();
+    for (group, sum_at_x) in precomputed.groups.iter().zip(at_x) {
+        let numerator = match sum_at_x {
+            None => group.sum_at_z,
+            Some(sum_at_x) => builder.ext_sub(group.sum_at_z, sum_at_x),
+        };
+        // Fails (inverse of zero) exactly when the native verifier reports
+        // `OpeningPointMatchesQueryPoint`.
+        let x = query_points[&group.log_height].as_ext();
+        let denominator = builder.ext_sub(group.point, x);
+        let term = builder.ext_div(numerator, denominator);
+        match reduced.get(&group.log_height) {
+            None => {
+                reduced.insert(group.log_height, term);
+            }
+            Some(&acc) => {
+                let sum = builder.ext_add(acc, term);
+                reduced.insert(group.log_height, sum);
             }
         }
     }
@@ -1348,7 +1392,7 @@ mod tests {
 
     use super::*;
     use crate::ir::{CellSource, Instr, Program};
-    use crate::runtime::execute;
+    use crate::runtime::{RuntimeError, execute};
 
     /// One committed matrix: log2 of its trace height, its width, whether it is also opened at
     /// ζ·g (as a trace read on the next row).
@@ -1633,68 +1677,68 @@ mod tests {
             };
             let ext = |value: Ext| crate::ir::block_ext(execution.value(value.addr()));
             let digest = |d: &DigestVar| d.map(base);
-            let read_back =
-                FriProofWitness {
-                    batch_pow_witness: base(proof.batch_pow_witness),
-                    commit_phase_commitments: proof
-                        .commit_phase_commitments
-                        .iter()
-                        .map(digest)
-                        .collect(),
-                    commit_pow_witnesses: proof
-                        .commit_pow_witnesses
-                        .iter()
-                        .map(|&w| base(w))
-                        .collect(),
-                    final_poly: proof.final_poly.iter().map(|&c| ext(c)).collect(),
-                    query_pow_witness: base(proof.query_pow_witness),
-                    queries: proof
-                        .queries
-                        .iter()
-                        .map(|query| QueryWitness {
-                            input_openings: query
-                                .input_openings
-                                .iter()
-                                .map(|opening| InputOpeningWitness {
-                                    rows: opening
-                                        .rows
-                                        .iter()
-                                        .map(|row| row.iter().map(|&v| base(v)).collect())
-                                        .collect(),
-                                    siblings: opening.siblings.iter().map(digest).collect(),
-                                })
-                                .collect(),
-                            commit_phase_openings:
-                                query
-                                    .commit_phase_openings
+            let read_back = FriProofWitness {
+                batch_pow_witness: base(proof.batch_pow_witness),
+                commit_phase_commitments: proof
+                    .commit_phase_commitments
+                    .iter()
+                    .map(digest)
+                    .collect(),
+                commit_pow_witnesses: proof
+                    .commit_pow_witnesses
+                    .iter()
+                    .map(|&w| base(w))
+                    .collect(),
+                final_poly: proof.final_poly.iter().map(|&c| ext(c)).collect(),
+                query_pow_witness: base(proof.query_pow_witness),
+                queries: proof
+                    .queries
+                    .iter()
+                    .map(|query| QueryWitness {
+                        input_openings: query
+                            .input_openings
+                            .iter()
+                            .map(|opening| InputOpeningWitness {
+                                rows: opening
+                                    .rows
                                     .iter()
-                                    .map(|opening| {
-                                        CommitPhaseOpeningWitness {
-                                            sibling_values:
-                                                opening
-                                                    .sibling_values
-                                                    .iter()
-                                                    .map(|c| {
-                                                        <Challenge as p3_field::BasedVectorSpace<
+                                    .map(|row| row.iter().map(|&v| base(v)).collect())
+                                    .collect(),
+                                siblings: opening.siblings.iter().map(digest).collect(),
+                            })
+                            .collect(),
+                        commit_phase_openings: query
+                            .commit_phase_openings
+                            .iter()
+                            .map(|opening| CommitPhaseOpeningWitness {
+                                sibling_values: opening
+                                    .sibling_values
+                                    .iter()
+                                    .map(|c| {
+                                        <Challenge as p3_field::BasedVectorSpace<
                                                             Val,
                                                         >>::from_basis_coefficients_fn(
                                                             |i| base(c[i]),
                                                         )
-                                                    })
-                                                    .collect(),
-                                            siblings: opening.siblings.iter().map(digest).collect(),
-                                        }
                                     })
                                     .collect(),
-                        })
-                        .collect(),
-                };
+                                siblings: opening.siblings.iter().map(digest).collect(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            };
             assert_eq!(read_back, witness);
         }
     }
 
+    /// The run fails on an assertion or an inverse of zero (never on the stream's length:
+    /// tampering keeps the layout).
     fn assert_rejected(fixture: &Fixture, witness: &FriProofWitness, what: &str) {
-        assert!(run(fixture, witness).is_err(), "{what} must be rejected");
+        match run(fixture, witness) {
+            Err(RuntimeError::AssertionFailed { .. } | RuntimeError::InverseOfZero { .. }) => {}
+            other => panic!("{what} must be rejected by a check, got {other:?}"),
+        }
     }
 
     #[test]
@@ -1747,7 +1791,10 @@ mod tests {
         claims[0].matrices[0].points[1].values[2] += one;
         let mut stream = claims_stream(&claims);
         stream.extend(honest.stream());
-        assert!(execute(&program(&fixture.specs, &fixture.shape), &stream).is_err());
+        assert!(matches!(
+            execute(&program(&fixture.specs, &fixture.shape), &stream),
+            Err(RuntimeError::AssertionFailed { .. })
+        ));
 
         // The witness of another query order (queries swapped) does not fit the sampled indices.
         let mut w = honest.clone();
@@ -1837,10 +1884,7 @@ mod tests {
             Err(PcsError::HeightOutOfRange { .. })
         ));
         // A final polynomial of 4 coefficients over an LDE of 2^2 rows.
-        assert!(matches!(
-            PcsShape::new(&with(|s| s.log_final_poly_len = 2), ok.clone()),
-            Ok(_)
-        ));
+        assert!(PcsShape::new(&with(|s| s.log_final_poly_len = 2), ok.clone()).is_ok());
         assert!(matches!(
             PcsShape::new(&with(|s| s.log_final_poly_len = 2), vec![vec![m(2, 2, 1)]]),
             Err(PcsError::FinalHeight { .. })
