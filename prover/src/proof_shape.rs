@@ -333,21 +333,6 @@ impl BatchProofShape {
             });
         }
 
-        let batch_shape = BatchShape {
-            trace_widths: instances.iter().map(|s| s.main_width).collect(),
-            public_value_counts: instances.iter().map(|s| s.num_public_values).collect(),
-            preprocessed_widths,
-            has_preprocessed_commitment: preprocessed.is_some(),
-            num_lookup_instances: instances.iter().filter(|s| s.num_lookups() > 0).count(),
-            lookup_pow_bits: settings.lookup_pow_bits,
-            has_randomization_commitment: false,
-            ood_pow_bits: settings.ood_pow_bits,
-        };
-        let mut batch_seed = SeedRecorder::default();
-        batch_shape
-            .domain_separator::<Val, Challenge>()
-            .seed(&mut batch_seed);
-
         let mut shape = Self {
             settings: *settings,
             instances,
@@ -359,10 +344,16 @@ impl BatchProofShape {
             num_buses,
             log_arities: Vec::new(),
             log_lde_height: 0,
-            batch_seed: batch_seed.0,
+            batch_seed: Vec::new(),
             pcs_seed: Vec::new(),
             fri_seed: Vec::new(),
         };
+        let mut batch_seed = SeedRecorder::default();
+        shape
+            .batch_shape()
+            .domain_separator::<Val, Challenge>()
+            .seed(&mut batch_seed);
+        shape.batch_seed = batch_seed.0;
 
         let layout = shape.claim_layout();
         let pcs_shape = PcsShape {
@@ -496,5 +487,117 @@ impl BatchProofShape {
                 log_size: s.degree_bits,
             })
             .collect()
+    }
+}
+
+/// The opening claims of a batch proof, as `commitments_with_opening_points` builds them.
+pub type OpeningClaims<SC> = Vec<
+    p3_commit::CommitmentWithOpeningPoints<
+        p3_batch_stark::Challenge<SC>,
+        p3_batch_stark::Commitment<SC>,
+        p3_batch_stark::Domain<SC>,
+    >,
+>;
+
+impl BatchProofShape {
+    /// The numbers `p3_batch_stark`'s transcript is described with (its domain separator).
+    pub fn batch_shape(&self) -> BatchShape {
+        BatchShape {
+            trace_widths: self.instances.iter().map(|s| s.main_width).collect(),
+            public_value_counts: self.instances.iter().map(|s| s.num_public_values).collect(),
+            preprocessed_widths: self
+                .instances
+                .iter()
+                .map(|s| s.preprocessed_width)
+                .collect(),
+            has_preprocessed_commitment: self.has_preprocessed,
+            num_lookup_instances: self
+                .instances
+                .iter()
+                .filter(|s| s.num_lookups() > 0)
+                .count(),
+            lookup_pow_bits: self.settings.lookup_pow_bits,
+            has_randomization_commitment: false,
+            ood_pow_bits: self.settings.ood_pow_bits,
+        }
+    }
+
+    /// The native side of a verifier re-implemented elsewhere: replays `verify_batch`'s
+    /// transcript for `proof` on p3's own `BatchVerifierTranscript` up to the opening argument,
+    /// builds the opening claims, and runs `opening` on the challenger at that point (its
+    /// result is returned). The proof must already have passed `verify_batch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replay_to_opening<SC, A, R>(
+        &self,
+        config: &SC,
+        airs: &[A],
+        common: &CommonData<SC>,
+        proof: &p3_batch_stark::BatchProof<SC>,
+        public_values: &[Vec<Val>],
+        challenger: &mut SC::Challenger,
+        opening: impl FnOnce(&mut SC::Challenger, &OpeningClaims<SC>) -> R,
+    ) -> Result<R, ShapeError>
+    where
+        SC: StarkGenericConfig<Challenge = Challenge>,
+        SC::Pcs: Pcs<Challenge, SC::Challenger, Domain = TwoAdicMultiplicativeCoset<Val>>,
+        SC::Challenger: p3_challenger::GrindingChallenger<Witness = Val>
+            + p3_challenger::CanObserve<p3_batch_stark::Commitment<SC>>
+            + p3_challenger::CanSampleBits<usize>,
+        A: BaseAir<Val>,
+    {
+        let rejected = |e: &dyn core::fmt::Debug| shape_error(format!("transcript: {e:?}"));
+        let degree_bits: Vec<usize> = self.instances.iter().map(|s| s.degree_bits).collect();
+        let gadget = LogUpGadget::new();
+        let mut transcript = p3_batch_stark::BatchVerifierTranscript::<
+            SC::Challenger,
+            Val,
+            Challenge,
+            p3_batch_stark::Commitment<SC>,
+        >::new(challenger, self.batch_shape());
+        transcript.instance_bindings(&degree_bits);
+        transcript.main_phase(proof.commitments.main.clone(), public_values);
+        transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
+        // The per-instance challenges are recomputed by the re-implemented verifier; here only
+        // the sponge advances.
+        transcript
+            .lookup_phase(&common.lookups, &gadget, proof.lookup_pow_witness)
+            .map_err(|e| rejected(&e))?;
+        let terminals: Vec<Challenge> = proof
+            .lookup_terminals
+            .iter()
+            .flatten()
+            .map(|t| t.0)
+            .collect();
+        let _alpha =
+            transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
+        transcript.quotient_phase(proof.commitments.quotient_chunks.clone(), None);
+        let zeta = transcript
+            .ood_phase(proof.ood_pow_witness)
+            .map_err(|e| rejected(&e))?;
+        let preprocessed_widths: Vec<usize> = self
+            .instances
+            .iter()
+            .map(|s| s.preprocessed_width)
+            .collect();
+        let log_chunks: Vec<usize> = self
+            .instances
+            .iter()
+            .map(|s| s.log_num_quotient_chunks)
+            .collect();
+        let (claims, _, _) = p3_batch_stark::verifier::commitments_with_opening_points(
+            config,
+            airs,
+            zeta,
+            &proof.commitments,
+            &proof.opened_values,
+            common,
+            &degree_bits,
+            &preprocessed_widths,
+            &log_chunks,
+        )
+        .map_err(|e| rejected(&e))?;
+        let result = transcript.delegate(|challenger| opening(challenger, &claims));
+        transcript.finish();
+        Ok(result)
     }
 }

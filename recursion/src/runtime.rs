@@ -57,6 +57,35 @@ pub enum RuntimeError {
     BitOutOfRange { index: usize, bit: u32 },
 }
 
+/// One ALU instruction over the base field or the extension: its result (`None` for
+/// `AssertEq`), or why it has none. `site` is (instruction index, a, b) for errors.
+fn alu<T: Field>(
+    op: AluOp,
+    x: T,
+    y: T,
+    block: fn(T) -> Block,
+    (index, a, b): (usize, Addr, Addr),
+) -> Result<Option<T>, RuntimeError> {
+    Ok(Some(match op {
+        AluOp::Add => x + y,
+        AluOp::Sub => x - y,
+        AluOp::Mul => x * y,
+        AluOp::Inv => x
+            .try_inverse()
+            .ok_or(RuntimeError::InverseOfZero { index, addr: a.0 })?,
+        AluOp::AssertEq if x == y => return Ok(None),
+        AluOp::AssertEq => {
+            return Err(RuntimeError::AssertionFailed {
+                index,
+                a: a.0,
+                b: b.0,
+                a_value: block(x),
+                b_value: block(y),
+            });
+        }
+    }))
+}
+
 fn is_base(block: &Block) -> bool {
     block[1..].iter().all(|c| c.is_zero())
 }
@@ -113,52 +142,16 @@ pub fn execute(program: &Program, witness: &[Val]) -> Result<Execution, RuntimeE
             Instr::BaseAlu { op, a, b, out } => {
                 let x = base(&memory, a)?;
                 let y = if op.reads_b() { base(&memory, b)? } else { x };
-                let result = match op {
-                    AluOp::Add => x + y,
-                    AluOp::Sub => x - y,
-                    AluOp::Mul => x * y,
-                    AluOp::Inv => x
-                        .try_inverse()
-                        .ok_or(RuntimeError::InverseOfZero { index, addr: a.0 })?,
-                    AluOp::AssertEq => {
-                        if x != y {
-                            return Err(RuntimeError::AssertionFailed {
-                                index,
-                                a: a.0,
-                                b: b.0,
-                                a_value: base_block(x),
-                                b_value: base_block(y),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                memory[out.index()] = base_block(result);
+                if let Some(result) = alu(op, x, y, base_block, (index, a, b))? {
+                    memory[out.index()] = base_block(result);
+                }
             }
             Instr::ExtAlu { op, a, b, out } => {
                 let x = block_ext(memory[a.index()]);
                 let y = block_ext(memory[b.index()]);
-                let result = match op {
-                    AluOp::Add => x + y,
-                    AluOp::Sub => x - y,
-                    AluOp::Mul => x * y,
-                    AluOp::Inv => x
-                        .try_inverse()
-                        .ok_or(RuntimeError::InverseOfZero { index, addr: a.0 })?,
-                    AluOp::AssertEq => {
-                        if x != y {
-                            return Err(RuntimeError::AssertionFailed {
-                                index,
-                                a: a.0,
-                                b: b.0,
-                                a_value: ext_block(x),
-                                b_value: ext_block(y),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                memory[out.index()] = ext_block(result);
+                if let Some(result) = alu(op, x, y, ext_block, (index, a, b))? {
+                    memory[out.index()] = ext_block(result);
+                }
             }
             Instr::Poseidon2 { input, output } => {
                 let mut state = [Val::default(); PERM_WIDTH];

@@ -16,10 +16,9 @@
 
 use p3_air::{Air, BaseAir};
 use p3_batch_stark::folder::VerifierConstraintFolderWithLookups;
-use p3_batch_stark::verifier::commitments_with_opening_points;
-use p3_batch_stark::{BatchProof, BatchShape, BatchVerifierTranscript, ProverData, verify_batch};
+use p3_batch_stark::{BatchProof, ProverData, verify_batch};
 use p3_field::{PrimeCharacteristicRing, TwoAdicField};
-use p3_lookup::{InteractionSymbolicBuilder, LogUpGadget};
+use p3_lookup::InteractionSymbolicBuilder;
 use thiserror::Error;
 use zkmips_prover::config::{Challenger, FriSettings, InnerConfig, inner_config_with, inner_perm};
 use zkmips_prover::proof_shape::{BatchProofShape, EXT_DEGREE, MatrixKind, ShapeError};
@@ -344,65 +343,17 @@ impl BatchProofWitness {
 
         // The transcript up to the opening argument, on p3's own BatchVerifierTranscript.
         let mut challenger = Challenger::new(inner_perm());
-        let batch_shape = BatchShape {
-            trace_widths: s.instances.iter().map(|i| i.main_width).collect(),
-            public_value_counts: s.instances.iter().map(|i| i.num_public_values).collect(),
-            preprocessed_widths: s.instances.iter().map(|i| i.preprocessed_width).collect(),
-            has_preprocessed_commitment: s.has_preprocessed,
-            num_lookup_instances: s.instances.iter().filter(|i| i.num_lookups() > 0).count(),
-            lookup_pow_bits: settings.lookup_pow_bits,
-            has_randomization_commitment: false,
-            ood_pow_bits: settings.ood_pow_bits,
-        };
-        let gadget = LogUpGadget::new();
-        let mut transcript = BatchVerifierTranscript::<
-            Challenger,
-            Val,
-            Challenge,
-            crate::gadgets::pcs::InnerCommitment,
-        >::new(&mut challenger, batch_shape);
-        transcript.instance_bindings(&degree_bits);
-        transcript.main_phase(proof.commitments.main.clone(), public_values);
-        transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
-        transcript
-            .lookup_phase(&common.lookups, &gadget, proof.lookup_pow_witness)
-            .map_err(|e| StarkVerifierError::Rejected(format!("{e:?}")))?;
-        let terminals: Vec<Challenge> = proof
-            .lookup_terminals
-            .iter()
-            .flatten()
-            .map(|t| t.0)
-            .collect();
-        let _alpha =
-            transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
-        transcript.quotient_phase(proof.commitments.quotient_chunks.clone(), None);
-        let zeta = transcript
-            .ood_phase(proof.ood_pow_witness)
-            .map_err(|e| StarkVerifierError::Rejected(format!("{e:?}")))?;
-        let preprocessed_widths: Vec<usize> =
-            s.instances.iter().map(|i| i.preprocessed_width).collect();
-        let log_chunks: Vec<usize> = s
-            .instances
-            .iter()
-            .map(|i| i.log_num_quotient_chunks)
-            .collect();
-        let (claims, _, _) = commitments_with_opening_points(
+        let fri = s.replay_to_opening(
             &config,
             airs,
-            zeta,
-            &proof.commitments,
-            &proof.opened_values,
             &common,
-            &degree_bits,
-            &preprocessed_widths,
-            &log_chunks,
-        )
-        .map_err(|e| StarkVerifierError::Rejected(format!("{e:?}")))?;
-        let fri = transcript.delegate(|challenger| {
-            extract_fri_witness(&shape.pcs, &claims, &proof.opening_proof, challenger)
-        });
-        transcript.finish();
-        let fri = fri?;
+            proof,
+            public_values,
+            &mut challenger,
+            |challenger, claims| {
+                extract_fri_witness(&shape.pcs, claims, &proof.opening_proof, challenger)
+            },
+        )??;
 
         let instances = proof
             .opened_values

@@ -8,7 +8,7 @@
 //! division is a multiplication by an inverse, so no row can "divide" by zero and pick any
 //! quotient. `AssertEq` proves `a = b` and writes nothing.
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_air::{Air, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
@@ -135,30 +135,21 @@ impl AluChip {
     }
 }
 
-impl<F: Field> BaseAir<F> for AluChip {
-    fn width(&self) -> usize {
-        self.main_width()
-    }
-
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(RowMajorMatrix::new(
-            self.prep.iter().map(|&v| F::from_u32(v)).collect(),
-            prep::WIDTH,
-        ))
-    }
-
-    fn preprocessed_width(&self) -> usize {
+impl AluChip {
+    fn fixed_width(&self) -> usize {
         prep::WIDTH
     }
 
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn fixed_values(&self) -> &[u32] {
+        &self.prep
     }
 
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn num_publics(&self) -> usize {
+        0
     }
 }
+
+super::fixed_table_base_air!(AluChip);
 
 /// `x * y` in `F[X]/(X^D - W)` (`D = 1`: plain multiplication).
 fn mul<E: PrimeCharacteristicRing + Clone>(x: &[E], y: &[E]) -> Vec<E> {

@@ -7,7 +7,7 @@
 //! must have zero coordinates 1..3, so no read of it as an extension element can see anything
 //! else.
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_air::{Air, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeField32};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
@@ -94,30 +94,25 @@ impl MemoryChip {
     }
 }
 
-impl<F: Field> BaseAir<F> for MemoryChip {
-    fn width(&self) -> usize {
+impl MemoryChip {
+    fn main_width(&self) -> usize {
         cols::WIDTH
     }
 
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(RowMajorMatrix::new(
-            self.prep.iter().map(|&v| F::from_u32(v)).collect(),
-            prep::WIDTH,
-        ))
-    }
-
-    fn preprocessed_width(&self) -> usize {
+    fn fixed_width(&self) -> usize {
         prep::WIDTH
     }
 
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn fixed_values(&self) -> &[u32] {
+        &self.prep
     }
 
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn num_publics(&self) -> usize {
+        0
     }
 }
+
+super::fixed_table_base_air!(MemoryChip);
 
 impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for MemoryChip {
     fn eval(&self, builder: &mut AB) {

@@ -40,6 +40,46 @@ pub fn table_height(rows: usize) -> usize {
     rows.next_power_of_two().max(MIN_HEIGHT)
 }
 
+/// Implements `BaseAir` for a table whose preprocessed part is fixed by the program and which
+/// reads no next row. The chip provides `main_width()`, `fixed_width()`, `fixed_values()` (its
+/// preprocessed rows, row-major, as canonical `u32`s) and `num_publics()`.
+macro_rules! fixed_table_base_air {
+    ($chip:ty) => {
+        impl<F: p3_field::Field> p3_air::BaseAir<F> for $chip {
+            fn width(&self) -> usize {
+                self.main_width()
+            }
+
+            fn preprocessed_trace(&self) -> Option<p3_matrix::dense::RowMajorMatrix<F>> {
+                Some(p3_matrix::dense::RowMajorMatrix::new(
+                    self.fixed_values()
+                        .iter()
+                        .map(|&v| F::from_u32(v))
+                        .collect(),
+                    self.fixed_width(),
+                ))
+            }
+
+            fn preprocessed_width(&self) -> usize {
+                self.fixed_width()
+            }
+
+            fn num_public_values(&self) -> usize {
+                self.num_publics()
+            }
+
+            fn main_next_row_columns(&self) -> Vec<usize> {
+                vec![]
+            }
+
+            fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+                vec![]
+            }
+        }
+    };
+}
+pub(crate) use fixed_table_base_air;
+
 zkmips_prover::air_enum! {
     /// Every table of the recursion machine, as the single AIR type of a batch proof.
     pub enum RecursionAir {

@@ -11,7 +11,7 @@
 
 use core::borrow::Borrow;
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_air::{Air, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_koala_bear::{
     GenericPoseidon2LinearLayersKoalaBear, KOALABEAR_POSEIDON2_HALF_FULL_ROUNDS,
@@ -137,30 +137,25 @@ impl Poseidon2Chip {
     }
 }
 
-impl<F: Field> BaseAir<F> for Poseidon2Chip {
-    fn width(&self) -> usize {
+impl Poseidon2Chip {
+    fn main_width(&self) -> usize {
         PERM_COLS
     }
 
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        Some(RowMajorMatrix::new(
-            self.prep.iter().map(|&v| F::from_u32(v)).collect(),
-            prep::WIDTH,
-        ))
-    }
-
-    fn preprocessed_width(&self) -> usize {
+    fn fixed_width(&self) -> usize {
         prep::WIDTH
     }
 
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn fixed_values(&self) -> &[u32] {
+        &self.prep
     }
 
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+    fn num_publics(&self) -> usize {
+        0
     }
 }
+
+super::fixed_table_base_air!(Poseidon2Chip);
 
 impl<AB> Air<AB> for Poseidon2Chip
 where

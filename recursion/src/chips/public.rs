@@ -1,7 +1,7 @@
 //! The program's public values ([`Instr::Public`]): one row whose columns are the values, each
 //! looked up in memory and equal to the proof's public value of the same index.
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_air::{Air, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
@@ -53,37 +53,30 @@ impl PublicValuesChip {
     }
 }
 
-impl<F: Field> BaseAir<F> for PublicValuesChip {
-    fn width(&self) -> usize {
+impl PublicValuesChip {
+    fn main_width(&self) -> usize {
         self.width_cols()
     }
 
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        let width = self.addrs.len() + 1;
-        let mut values = vec![F::ZERO; MIN_HEIGHT * width];
-        for (column, &addr) in self.addrs.iter().enumerate() {
-            values[column] = F::from_u32(addr);
-        }
-        values[width - 1] = F::ONE;
-        Some(RowMajorMatrix::new(values, width))
-    }
-
-    fn preprocessed_width(&self) -> usize {
+    fn fixed_width(&self) -> usize {
         self.addrs.len() + 1
     }
 
-    fn num_public_values(&self) -> usize {
+    /// Row 0: the addresses and `is_real = 1`; row 1: zeros.
+    fn fixed_values(&self) -> Vec<u32> {
+        let width = self.fixed_width();
+        let mut values = vec![0; MIN_HEIGHT * width];
+        values[..self.addrs.len()].copy_from_slice(&self.addrs);
+        values[width - 1] = 1;
+        values
+    }
+
+    fn num_publics(&self) -> usize {
         self.addrs.len()
     }
-
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
 }
+
+super::fixed_table_base_air!(PublicValuesChip);
 
 impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChip {
     fn eval(&self, builder: &mut AB) {

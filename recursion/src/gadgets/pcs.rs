@@ -846,33 +846,38 @@ pub fn verify_pcs(
     Ok(())
 }
 
-/// The rows of one round in committed order: the current value `folded` at the position
-/// `position_bits` select, the siblings in order around it. Returns the row as extension
-/// elements and as base coordinates (the Merkle leaf).
+/// A commit-phase row as the fold needs it.
+enum OpenedRow {
+    /// Arity 2: the row is `(folded, sibling)` if `bit = 0`, `(sibling, folded)` if 1.
+    Pair { bit: Felt, sibling: Ext },
+    /// Larger arities: the row in committed order.
+    Full(Vec<Ext>),
+}
+
+/// The row of one round in committed order: the current value `folded` at the position
+/// `position_bits` select, the siblings in order around it. Returns it for the fold and as base
+/// coordinates (the Merkle leaf).
 fn commit_phase_row(
     builder: &mut Builder,
     position_bits: &[Felt],
     folded: Ext,
     sibling_values: &[[Felt; EXT_DEGREE]],
-) -> (Vec<Ext>, Vec<Felt>) {
+) -> (OpenedRow, Vec<Felt>) {
     let folded_coordinates = builder.ext_coordinates(folded);
     if let ([bit], [sibling]) = (position_bits, sibling_values) {
-        // Arity 2: `(folded, sibling)` if the bit is 0, `(sibling, folded)` if 1, per
-        // coordinate with one shared product.
-        let mut first = [folded_coordinates[0]; EXT_DEGREE];
-        let mut second = [folded_coordinates[0]; EXT_DEGREE];
+        // Per coordinate, with one shared product: first = folded + bit·(sibling − folded),
+        // second = sibling − bit·(sibling − folded).
+        let mut flat = Vec::with_capacity(2 * EXT_DEGREE);
+        let mut second = Vec::with_capacity(EXT_DEGREE);
         for k in 0..EXT_DEGREE {
             let difference = builder.sub(sibling[k], folded_coordinates[k]);
             let shift = builder.mul(*bit, difference);
-            first[k] = builder.add(folded_coordinates[k], shift);
-            second[k] = builder.sub(sibling[k], shift);
+            flat.push(builder.add(folded_coordinates[k], shift));
+            second.push(builder.sub(sibling[k], shift));
         }
-        let row = vec![
-            builder.ext_from_coordinates(first),
-            builder.ext_from_coordinates(second),
-        ];
-        let flat = first.into_iter().chain(second).collect();
-        return (row, flat);
+        flat.extend(second);
+        let sibling = builder.ext_from_coordinates(*sibling);
+        return (OpenedRow::Pair { bit: *bit, sibling }, flat);
     }
 
     // One-hot flags of the position: flags[j] = [position == j].
@@ -916,7 +921,7 @@ fn commit_phase_row(
         .chunks(EXT_DEGREE)
         .map(|chunk| builder.ext_from_coordinates([chunk[0], chunk[1], chunk[2], chunk[3]]))
         .collect();
-    (row, coordinates)
+    (OpenedRow::Full(row), coordinates)
 }
 
 /// The interpolant of `row` (values at the coset `s·<ω>` in bit-reversed order) at β:
@@ -1003,7 +1008,8 @@ fn verify_query(
     heights.sort_unstable();
     heights.dedup();
     let mut query_points = BTreeMap::<usize, Felt>::new();
-    let mut y = power_of_reversed_index(builder, Val::two_adic_generator(log_max), bits);
+    let y_top = power_of_reversed_index(builder, Val::two_adic_generator(log_max), bits);
+    let mut y = y_top;
     let mut log_height = log_max;
     loop {
         if heights.contains(&log_height) {
@@ -1102,31 +1108,41 @@ fn verify_query(
             &opening.siblings,
         )?;
 
-        // s = ω_(h)^rev_(h−a)(folded index), h the height before the fold. Round 0 from the
-        // bits; later rounds from the previous s: s' = s^(2^a_prev) · Π (b_i ? ω_h^(−2^(h−1−i)) : 1)
-        // over the new position bits, so s'^-1 needs the conjugate factors.
+        // s = ω_h^rev_(h−a)(index >> (consumed + a)), h the height before the fold. With
+        // rev_h(j) = rev_(h−a)(j >> a) + Σ_(i<a) b_i 2^(h−1−i) (b_i the position bits):
+        // ω_h^rev_h(j) = s · Π (b_i ? ω_h^(2^(h−1−i)) : 1). In round 0 the left side is y_L; in
+        // later rounds it is the previous s raised to 2^(previous arity).
         let omega = Val::two_adic_generator(log_height);
-        let s_inv = match s_inverse {
-            None => power_of_reversed_index(builder, omega.inverse(), folded_index_bits),
-            Some(previous) => {
-                let previous_arity = shape.log_arities[round - 1];
-                let squared = square_times(builder, previous, previous_arity);
-                let factors: Vec<Val> = (0..log_arity)
-                    .map(|i| omega.exp_power_of_2(log_height - 1 - i))
-                    .collect();
-                let correction = product_of_selected(builder, position_bits, &factors);
-                builder.mul(squared, correction)
-            }
+        let at_full_index_inverse = match s_inverse {
+            // y_L ≠ 0: a root of unity.
+            None => builder.inv(y_top),
+            Some(previous) => square_times(builder, previous, shape.log_arities[round - 1]),
         };
+        let factors: Vec<Val> = (0..log_arity)
+            .map(|i| omega.exp_power_of_2(log_height - 1 - i))
+            .collect();
+        let correction = product_of_selected(builder, position_bits, &factors);
+        let s_inv = builder.mul(at_full_index_inverse, correction);
         s_inverse = Some(s_inv);
 
-        folded = fold_row(
-            builder,
-            log_arity,
-            &row,
-            &precomputed.beta_powers[round],
-            s_inv,
-        );
+        let beta_powers = &precomputed.beta_powers[round];
+        folded = match row {
+            OpenedRow::Pair { bit, sibling } => {
+                // (lo + hi)/2 + (lo − hi)·β/(2s) with (lo, hi) = (folded, sibling) or swapped:
+                // lo + hi never depends on the order, lo − hi = (1 − 2·bit)(folded − sibling).
+                let sum = builder.ext_add(folded, sibling);
+                let difference = builder.ext_sub(folded, sibling);
+                let doubled = builder.mul_const(bit, Val::TWO);
+                let one = builder.constant(Val::ONE);
+                let sign = builder.sub(one, doubled);
+                let weight = builder.mul(sign, s_inv);
+                let scaled = builder.ext_mul(beta_powers[1], weight.as_ext());
+                let odd = builder.ext_mul(difference, scaled);
+                let total = builder.ext_add(sum, odd);
+                ext_scale(builder, total, Val::TWO.inverse())
+            }
+            OpenedRow::Full(row) => fold_row(builder, log_arity, &row, beta_powers, s_inv),
+        };
         consumed += log_arity;
         log_height = log_folded_height;
         if let Some(&input) = reduced.get(&log_height) {

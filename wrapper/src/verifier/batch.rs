@@ -21,12 +21,11 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use p3_air::{Air, BaseAir};
 use p3_batch_stark::folder::VerifierConstraintFolderWithLookups;
-use p3_batch_stark::verifier::commitments_with_opening_points;
-use p3_batch_stark::{BatchProof, BatchShape, BatchVerifierTranscript, ProverData, verify_batch};
+use p3_batch_stark::{BatchProof, ProverData, verify_batch};
 use p3_challenger::{CanObserve, CanSample, CanSampleBits, GrindingChallenger};
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, TwoAdicField};
 use p3_koala_bear::KoalaBear;
-use p3_lookup::{InteractionSymbolicBuilder, LogUpGadget};
+use p3_lookup::InteractionSymbolicBuilder;
 use p3_matrix::Dimensions;
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
@@ -365,85 +364,28 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
     // The transcript, replayed on p3's own BatchVerifierTranscript (then the PCS order).
     let mut challenger =
         OuterChallenger::new(outer_perm()).map_err(|e| shape_error(format!("{e:?}")))?;
-    let batch_shape = BatchShape {
-        trace_widths: shape.instances.iter().map(|s| s.main_width).collect(),
-        public_value_counts: shape
-            .instances
-            .iter()
-            .map(|s| s.num_public_values)
-            .collect(),
-        preprocessed_widths: shape
-            .instances
-            .iter()
-            .map(|s| s.preprocessed_width)
-            .collect(),
-        has_preprocessed_commitment: shape.preprocessed_commitment.is_some(),
-        num_lookup_instances: shape
-            .instances
-            .iter()
-            .filter(|s| s.num_lookups() > 0)
-            .count(),
-        lookup_pow_bits: settings.lookup_pow_bits,
-        has_randomization_commitment: false,
-        ood_pow_bits: settings.ood_pow_bits,
-    };
-    let gadget = LogUpGadget::new();
-    let mut transcript = BatchVerifierTranscript::<
-        OuterChallenger,
-        KoalaBear,
-        OuterChallenge,
-        OuterCommitment,
-    >::new(&mut challenger, batch_shape);
-    transcript.instance_bindings(&degree_bits);
-    transcript.main_phase(proof.commitments.main.clone(), public_values);
-    transcript.preprocessed_phase(common.preprocessed.as_ref().map(|g| g.commitment.clone()));
-    // The per-instance challenges are recomputed in-circuit; here only the sponge advances.
-    transcript
-        .lookup_phase(&common.lookups, &gadget, proof.lookup_pow_witness)
-        .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
-    let terminals: Vec<OuterChallenge> = proof
-        .lookup_terminals
-        .iter()
-        .flatten()
-        .map(|t| t.0)
-        .collect();
-    let _alpha = transcript.permutation_phase(proof.commitments.permutation.clone(), &terminals);
-    transcript.quotient_phase(proof.commitments.quotient_chunks.clone(), None);
-    let zeta = transcript
-        .ood_phase(proof.ood_pow_witness)
-        .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
-
-    let preprocessed_widths: Vec<usize> = shape
-        .instances
-        .iter()
-        .map(|s| s.preprocessed_width)
-        .collect();
-    let log_chunks: Vec<usize> = shape
-        .instances
-        .iter()
-        .map(|s| s.log_num_quotient_chunks)
-        .collect();
-    let (claims, _, _) = commitments_with_opening_points(
-        &config,
-        airs,
-        zeta,
-        &proof.commitments,
-        &proof.opened_values,
-        &common,
-        &degree_bits,
-        &preprocessed_widths,
-        &log_chunks,
-    )
-    .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
-    let claimed: Vec<OuterChallenge> = claims
-        .iter()
-        .flat_map(|c| c.matrices.iter())
-        .flat_map(|m| m.points.iter())
-        .flat_map(|p| p.values.iter().copied())
-        .collect();
-    let pcs =
-        transcript.delegate(|challenger| replay_pcs_native(challenger, &shape, &claimed, fri));
-    transcript.finish();
+    let (claims, pcs) = shape
+        .replay_to_opening(
+            &config,
+            airs,
+            &common,
+            proof,
+            public_values,
+            &mut challenger,
+            |challenger, claims| {
+                let claimed: Vec<OuterChallenge> = claims
+                    .iter()
+                    .flat_map(|c| c.matrices.iter())
+                    .flat_map(|m| m.points.iter())
+                    .flat_map(|p| p.values.iter().copied())
+                    .collect();
+                (
+                    claims.clone(),
+                    replay_pcs_native(challenger, &shape, &claimed, fri),
+                )
+            },
+        )
+        .map_err(|e| WitnessError::Rejected(e.0))?;
     let pcs = pcs?;
 
     // The claim structure must be the one the shape predicts.
