@@ -12,6 +12,7 @@ pub mod builder;
 pub mod chips;
 pub mod gadgets;
 pub mod ir;
+pub mod layers;
 pub mod machine;
 pub mod runtime;
 pub mod stark;

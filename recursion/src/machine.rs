@@ -14,7 +14,9 @@ use thiserror::Error;
 use zkmips_prover::batch::{self, ProveError, Table, VerifyError};
 
 use crate::chips::alu::AluKind;
-use crate::chips::{AluChip, MemoryChip, Poseidon2Chip, PublicValuesChip, RecursionAir};
+use crate::chips::{
+    AluChip, MIN_HEIGHT, MemoryChip, Poseidon2Chip, PublicValuesChip, RecursionAir,
+};
 use crate::ir::{Program, Val};
 use crate::runtime::{Execution, RuntimeError, execute};
 use p3_field::{Field, PrimeField32};
@@ -52,14 +54,26 @@ pub struct RecursionMachine {
 
 impl RecursionMachine {
     pub fn new(program: Program) -> Self {
+        Self::with_min_height(program, MIN_HEIGHT)
+    }
+
+    /// The machine with every table at least `min_height` rows (a power of two): FRI settings
+    /// with a final polynomial of `2^k` coefficients need traces taller than `2^k` rows.
+    pub fn with_min_height(program: Program, min_height: usize) -> Self {
         let airs = vec![
-            RecursionAir::Memory(MemoryChip::new(&program)),
-            RecursionAir::Alu(AluChip::new(&program, AluKind::Base)),
-            RecursionAir::Alu(AluChip::new(&program, AluKind::Ext)),
-            RecursionAir::Poseidon2(Poseidon2Chip::new(&program)),
-            RecursionAir::Public(PublicValuesChip::new(&program)),
+            RecursionAir::Memory(MemoryChip::new(&program, min_height)),
+            RecursionAir::Alu(AluChip::new(&program, AluKind::Base, min_height)),
+            RecursionAir::Alu(AluChip::new(&program, AluKind::Ext, min_height)),
+            RecursionAir::Poseidon2(Poseidon2Chip::new(&program, min_height)),
+            RecursionAir::Public(PublicValuesChip::new(&program, min_height)),
         ];
         Self { program, airs }
+    }
+
+    /// The smallest table height that `settings` can prove (its LDE must be taller than the
+    /// final polynomial's).
+    pub fn min_height_for(settings: &zkmips_prover::config::FriSettings) -> usize {
+        (1usize << (settings.log_final_poly_len + 1)).max(MIN_HEIGHT)
     }
 
     pub fn program(&self) -> &Program {

@@ -62,7 +62,7 @@ fn flag_index(op: AluOp) -> usize {
 }
 
 impl AluChip {
-    pub fn new(program: &Program, kind: AluKind) -> Self {
+    pub fn new(program: &Program, kind: AluKind, min_height: usize) -> Self {
         let mut prep = Vec::new();
         let mut operands = Vec::new();
         for instr in program.instrs() {
@@ -84,7 +84,7 @@ impl AluChip {
             prep.extend_from_slice(&row);
             operands.push((op, a, b, out));
         }
-        prep.resize(table_height(operands.len()) * prep::WIDTH, 0);
+        prep.resize(table_height(operands.len(), min_height) * prep::WIDTH, 0);
         Self {
             kind,
             prep,

@@ -43,7 +43,7 @@ pub struct MemoryChip {
 }
 
 impl MemoryChip {
-    pub fn new(program: &Program) -> Self {
+    pub fn new(program: &Program, min_height: usize) -> Self {
         let mut prep = Vec::new();
         let mut addrs = Vec::new();
         for instr in program.instrs() {
@@ -66,7 +66,7 @@ impl MemoryChip {
             prep.extend_from_slice(&row);
             addrs.push(out.0);
         }
-        prep.resize(table_height(addrs.len()) * prep::WIDTH, 0);
+        prep.resize(table_height(addrs.len(), min_height) * prep::WIDTH, 0);
         Self { prep, addrs }
     }
 

@@ -35,9 +35,11 @@ pub const MEMORY_MESSAGE_WIDTH: usize = 5;
 /// Smallest trace height the batch prover accepts.
 pub const MIN_HEIGHT: usize = 2;
 
-/// Height of a table with `rows` real rows: the next power of two, at least [`MIN_HEIGHT`].
-pub fn table_height(rows: usize) -> usize {
-    rows.next_power_of_two().max(MIN_HEIGHT)
+/// Height of a table with `rows` real rows: the next power of two, at least `min_height` (a
+/// power of two, at least [`MIN_HEIGHT`]: FRI settings with a final polynomial longer than one
+/// coefficient need taller traces).
+pub fn table_height(rows: usize, min_height: usize) -> usize {
+    rows.next_power_of_two().max(min_height).max(MIN_HEIGHT)
 }
 
 /// Implements `BaseAir` for a table whose preprocessed part is fixed by the program and which

@@ -80,7 +80,7 @@ pub struct Poseidon2Chip {
 }
 
 impl Poseidon2Chip {
-    pub fn new(program: &Program) -> Self {
+    pub fn new(program: &Program, min_height: usize) -> Self {
         let mut prep = Vec::new();
         let mut inputs = Vec::new();
         for instr in program.instrs() {
@@ -97,7 +97,7 @@ impl Poseidon2Chip {
             prep.extend_from_slice(&row);
             inputs.push(*input);
         }
-        prep.resize(table_height(inputs.len()) * prep::WIDTH, 0);
+        prep.resize(table_height(inputs.len(), min_height) * prep::WIDTH, 0);
         Self { prep, inputs }
     }
 

@@ -6,19 +6,21 @@ use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{MEMORY_BUS, MIN_HEIGHT};
+use super::{MEMORY_BUS, table_height};
 use crate::ir::{Instr, Program};
 use crate::runtime::Execution;
 
-/// The public-values table: `MIN_HEIGHT` rows, one column per public value; the preprocessed
+/// The public-values table: one real row (padded to the machine's minimum height), one column
+/// per public value; the preprocessed
 /// part holds the addresses on row 0 and `is_real` (1 on row 0 only) in its last column.
 #[derive(Clone, Debug)]
 pub struct PublicValuesChip {
     addrs: Vec<u32>,
+    height: usize,
 }
 
 impl PublicValuesChip {
-    pub fn new(program: &Program) -> Self {
+    pub fn new(program: &Program, min_height: usize) -> Self {
         let addrs = program
             .instrs()
             .iter()
@@ -27,7 +29,10 @@ impl PublicValuesChip {
                 _ => None,
             })
             .collect();
-        Self { addrs }
+        Self {
+            addrs,
+            height: table_height(1, min_height),
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -40,7 +45,7 @@ impl PublicValuesChip {
 
     pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
         let width = self.width_cols();
-        let mut values = vec![F::ZERO; MIN_HEIGHT * width];
+        let mut values = vec![F::ZERO; self.height * width];
         for (column, &addr) in self.addrs.iter().enumerate() {
             values[column] = F::from_u32(execution.memory[addr as usize][0].as_canonical_u32());
         }
@@ -62,10 +67,10 @@ impl PublicValuesChip {
         self.addrs.len() + 1
     }
 
-    /// Row 0: the addresses and `is_real = 1`; row 1: zeros.
+    /// Row 0: the addresses and `is_real = 1`; the other rows: zeros.
     fn fixed_values(&self) -> Vec<u32> {
         let width = self.fixed_width();
-        let mut values = vec![0; MIN_HEIGHT * width];
+        let mut values = vec![0; self.height * width];
         values[..self.addrs.len()].copy_from_slice(&self.addrs);
         values[width - 1] = 1;
         values

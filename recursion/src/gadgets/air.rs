@@ -993,7 +993,7 @@ mod tests {
     #[test]
     fn folded_recursion_table_constraints_equal_native() {
         let program = sample_program();
-        let poseidon2 = Poseidon2Chip::new(&program);
+        let poseidon2 = Poseidon2Chip::new(&program, 2);
         assert!(instance(&poseidon2).preprocessed_width > 0);
         let rows = check_fold(&poseidon2, 3, 4);
         // Regression guard on the cost (measured 2898 extension rows).
@@ -1003,14 +1003,14 @@ mod tests {
             instance(&poseidon2).constraints.len(),
             rows,
         );
-        let ext_alu = AluChip::new(&program, AluKind::Ext);
+        let ext_alu = AluChip::new(&program, AluKind::Ext, 2);
         let rows = check_fold(&ext_alu, 2, 5);
         report(
             "recursion ext AluChip",
             instance(&ext_alu).constraints.len(),
             rows,
         );
-        let memory = MemoryChip::new(&program);
+        let memory = MemoryChip::new(&program, 2);
         let rows = check_fold(&memory, 4, 6);
         report(
             "recursion MemoryChip",

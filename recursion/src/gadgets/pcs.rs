@@ -19,7 +19,9 @@
 //!   batch's tallest height; per height the DEEP sum `Σ_points (Σ_i α^(o+i) (p_i(z) − p_i(x))) /
 //!   (z − x)` with `x = GENERATOR · ω_h^rev_h(index >> (L − h))` and the α offset `o` running per
 //!   height over (batch, matrix, point). `z = x` is rejected (here: the inverse of zero fails).
-//!   A reduced opening at height `log_blowup` (a one-row trace) must be zero.
+//!   A reduced opening at height `log_blowup` (a one-row trace) must be zero. (Here the
+//!   quotients of points that are the same cell at one height share one division, and each
+//!   matrix's `Σ_i α^i row_i` is formed once and shifted by `α^o` per point: the same sums.)
 //! - `fold_query`: per round the opened row is the current value at the position the low index
 //!   bits select and the proof's `arity − 1` siblings in order around it; the row is a leaf of
 //!   the round's commitment at the folded index; it is folded at β by interpolation over the
