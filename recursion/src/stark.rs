@@ -575,14 +575,19 @@ pub fn verify_batch_proof(
     if commitments.len() != layout.len() {
         return mismatch("commitment count");
     }
+    // One ζ·g cell per trace height: the opening argument shares the DEEP division of claims
+    // at the same point cell.
+    let mut next_points = std::collections::BTreeMap::<usize, Ext>::new();
     let zeta_next: Vec<Ext> = s
         .instances
         .iter()
         .map(|instance| {
-            let generator = builder.ext_constant(Challenge::from(Val::two_adic_generator(
-                instance.degree_bits,
-            )));
-            builder.ext_mul(zeta, generator)
+            *next_points.entry(instance.degree_bits).or_insert_with(|| {
+                let generator = builder.ext_constant(Challenge::from(Val::two_adic_generator(
+                    instance.degree_bits,
+                )));
+                builder.ext_mul(zeta, generator)
+            })
         })
         .collect();
     let claims: Vec<BatchClaimVar> = layout
