@@ -328,6 +328,28 @@ pub fn prove_evm(
     inputs: Vec<Vec<u8>>,
     hints: Vec<Vec<u8>>,
 ) -> Result<EvmProof, EvmError> {
+    let (tables, public_values) = evm_run_tables(program, inputs, hints)?;
+    let cpu = cpu_public_values(&tables[CPU_INSTANCE].public_values)?;
+    let proof = batch::prove(&outer_config(), &tables)?;
+    Ok(EvmProof {
+        cpu,
+        public_values,
+        proof,
+    })
+}
+
+/// The tables of an EVM proof, in [`EvmProgram::airs`] order.
+pub type EvmTables = Vec<Table<MipsAir, Val>>;
+
+/// Runs `program` on `inputs`/`hints`, checks the run is in the EVM statement (one shard,
+/// halts with exit code 0, digest published, no keccak) and returns the tables of its EVM
+/// proof with the committed bytes. Any configuration can prove them (the recursion verifies
+/// them proven under the inner one).
+pub fn evm_run_tables(
+    program: &EvmProgram,
+    inputs: Vec<Vec<u8>>,
+    hints: Vec<Vec<u8>>,
+) -> Result<(EvmTables, Vec<u8>), EvmError> {
     let max_cycles = (height_of("Cpu") - 1) as u64;
     let mut config = executor_config(inputs, hints, max_cycles);
     // A run that does not halt within one shard is refused, not executed forever.
@@ -372,13 +394,7 @@ pub fn prove_evm(
         .into());
     }
     let tables = evm_tables(program, shard)?;
-    let cpu = cpu_public_values(&tables[CPU_INSTANCE].public_values)?;
-    let proof = batch::prove(&outer_config(), &tables)?;
-    Ok(EvmProof {
-        cpu,
-        public_values: report.public_values,
-        proof,
-    })
+    Ok((tables, report.public_values))
 }
 
 fn cpu_public_values(values: &[Val]) -> Result<CpuPublicValues, EvmError> {

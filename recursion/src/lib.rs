@@ -14,5 +14,6 @@ pub mod gadgets;
 pub mod ir;
 pub mod layers;
 pub mod machine;
+pub mod mips;
 pub mod runtime;
 pub mod stark;
