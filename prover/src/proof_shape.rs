@@ -601,3 +601,72 @@ impl BatchProofShape {
         Ok(result)
     }
 }
+
+/// One instance's opened values and LogUp terminal, as a verifier re-implemented elsewhere reads
+/// them from a proof (absent next rows and preprocessed values as empty lists).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenedInstance {
+    pub trace_local: Vec<Challenge>,
+    /// Empty when the AIR does not read the next row.
+    pub trace_next: Vec<Challenge>,
+    pub preprocessed_local: Vec<Challenge>,
+    pub preprocessed_next: Vec<Challenge>,
+    /// The permutation trace's base columns at ζ / ζ·g (4 per extension column).
+    pub permutation_local: Vec<Challenge>,
+    pub permutation_next: Vec<Challenge>,
+    pub quotient_chunks: Vec<Vec<Challenge>>,
+    /// The LogUp terminal (sum of the instance's fractions); `None` without lookups.
+    pub terminal: Option<Challenge>,
+}
+
+impl OpenedInstance {
+    /// Every instance's opened values in `proof`, in instance order.
+    pub fn all_of<SC>(proof: &p3_batch_stark::BatchProof<SC>) -> Vec<Self>
+    where
+        SC: StarkGenericConfig<Challenge = Challenge>,
+    {
+        proof
+            .opened_values
+            .instances
+            .iter()
+            .zip(&proof.lookup_terminals)
+            .map(|(o, terminal)| {
+                let base = &o.base_opened_values;
+                Self {
+                    trace_local: base.trace_local.clone(),
+                    trace_next: base.trace_next.clone().unwrap_or_default(),
+                    preprocessed_local: base
+                        .preprocessed
+                        .as_ref()
+                        .map(|p| p.local.clone())
+                        .unwrap_or_default(),
+                    preprocessed_next: base
+                        .preprocessed
+                        .as_ref()
+                        .and_then(|p| p.next.clone())
+                        .unwrap_or_default(),
+                    permutation_local: o.permutation_local.clone(),
+                    permutation_next: o.permutation_next.clone(),
+                    quotient_chunks: base.quotient_chunks.clone(),
+                    terminal: terminal.as_ref().map(|t| t.0),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every list has the length `shape` gives it.
+    pub fn fits(&self, shape: &InstanceShape) -> bool {
+        let perm = shape.permutation_width() * EXT_DEGREE;
+        let next = |opens: bool, width: usize| if opens { width } else { 0 };
+        self.trace_local.len() == shape.main_width
+            && self.trace_next.len() == next(shape.opens_main_next, shape.main_width)
+            && self.preprocessed_local.len() == shape.preprocessed_width
+            && self.preprocessed_next.len()
+                == next(shape.opens_preprocessed_next, shape.preprocessed_width)
+            && self.permutation_local.len() == perm
+            && self.permutation_next.len() == perm
+            && self.quotient_chunks.len() == shape.num_quotient_chunks()
+            && self.quotient_chunks.iter().all(|c| c.len() == EXT_DEGREE)
+            && self.terminal.is_some() == (shape.num_lookups() > 0)
+    }
+}

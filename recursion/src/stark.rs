@@ -21,7 +21,9 @@ use p3_field::{PrimeCharacteristicRing, TwoAdicField};
 use p3_lookup::InteractionSymbolicBuilder;
 use thiserror::Error;
 use zkmips_prover::config::{Challenger, FriSettings, InnerConfig, inner_config_with, inner_perm};
-use zkmips_prover::proof_shape::{BatchProofShape, EXT_DEGREE, MatrixKind, ShapeError};
+use zkmips_prover::proof_shape::{
+    BatchProofShape, EXT_DEGREE, MatrixKind, OpenedInstance, ShapeError,
+};
 
 use crate::builder::{Builder, Ext, Felt};
 use crate::gadgets::air::{
@@ -169,17 +171,7 @@ pub struct BatchProofVar {
 }
 
 /// One instance's opened values as native values, in the layout of [`InstanceOpenedVar`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InstanceOpenedWitness {
-    pub trace_local: Vec<Challenge>,
-    pub trace_next: Vec<Challenge>,
-    pub preprocessed_local: Vec<Challenge>,
-    pub preprocessed_next: Vec<Challenge>,
-    pub permutation_local: Vec<Challenge>,
-    pub permutation_next: Vec<Challenge>,
-    pub quotient_chunks: Vec<Vec<Challenge>>,
-    pub terminal: Option<Challenge>,
-}
+pub type InstanceOpenedWitness = OpenedInstance;
 
 /// A batch proof as native values, in the layout of [`BatchProofVar`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -355,52 +347,11 @@ impl BatchProofWitness {
             },
         )??;
 
-        let instances = proof
-            .opened_values
-            .instances
-            .iter()
-            .zip(&proof.lookup_terminals)
-            .map(|(o, terminal)| {
-                let base = &o.base_opened_values;
-                InstanceOpenedWitness {
-                    trace_local: base.trace_local.clone(),
-                    trace_next: base.trace_next.clone().unwrap_or_default(),
-                    preprocessed_local: base
-                        .preprocessed
-                        .as_ref()
-                        .map(|p| p.local.clone())
-                        .unwrap_or_default(),
-                    preprocessed_next: base
-                        .preprocessed
-                        .as_ref()
-                        .and_then(|p| p.next.clone())
-                        .unwrap_or_default(),
-                    permutation_local: o.permutation_local.clone(),
-                    permutation_next: o.permutation_next.clone(),
-                    quotient_chunks: base.quotient_chunks.clone(),
-                    terminal: terminal.as_ref().map(|t| t.0),
-                }
-            })
-            .collect::<Vec<_>>();
-        for (i, w) in s.instances.iter().zip(&instances) {
-            let perm = i.permutation_width() * EXT_DEGREE;
-            let ok = w.trace_local.len() == i.main_width
-                && w.trace_next.len() == if i.opens_main_next { i.main_width } else { 0 }
-                && w.preprocessed_local.len() == i.preprocessed_width
-                && w.preprocessed_next.len()
-                    == if i.opens_preprocessed_next {
-                        i.preprocessed_width
-                    } else {
-                        0
-                    }
-                && w.permutation_local.len() == perm
-                && w.permutation_next.len() == perm
-                && w.quotient_chunks.len() == i.num_quotient_chunks()
-                && w.quotient_chunks.iter().all(|c| c.len() == EXT_DEGREE)
-                && w.terminal.is_some() == (i.num_lookups() > 0);
-            if !ok {
-                return Err(mismatch("opened values"));
-            }
+        let instances = OpenedInstance::all_of(proof);
+        if instances.len() != s.instances.len()
+            || s.instances.iter().zip(&instances).any(|(i, w)| !w.fits(i))
+        {
+            return Err(mismatch("opened values"));
         }
         Ok(Self {
             main_commitment: cap_root(&proof.commitments.main)?,

@@ -31,7 +31,9 @@ use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
     OuterChallenge, OuterChallenger, OuterConfig, outer_config_with, outer_perm, outer_val_mmcs,
 };
-use zkmips_prover::proof_shape::{BatchProofShape, EXT_DEGREE, InstanceShape, MatrixKind};
+use zkmips_prover::proof_shape::{
+    BatchProofShape, EXT_DEGREE, InstanceShape, MatrixKind, OpenedInstance,
+};
 
 use super::circuit::{
     ConstraintBreakdown, Meter, PUBLIC_VALUES_PER_INPUT, base_witness, ext_witnesses,
@@ -141,20 +143,7 @@ impl BatchStarkShape {
 }
 
 /// One instance's opened values and lookup terminal.
-#[derive(Clone, Debug)]
-pub struct BatchInstanceWitness {
-    pub trace_local: Vec<OuterChallenge>,
-    /// Empty when the AIR does not read the next row.
-    pub trace_next: Vec<OuterChallenge>,
-    pub preprocessed_local: Vec<OuterChallenge>,
-    pub preprocessed_next: Vec<OuterChallenge>,
-    /// The permutation trace's base columns at ζ / ζ·g (4 per extension column).
-    pub permutation_local: Vec<OuterChallenge>,
-    pub permutation_next: Vec<OuterChallenge>,
-    pub quotient_chunks: Vec<Vec<OuterChallenge>>,
-    /// The LogUp terminal (sum of the instance's fractions); `None` without lookups.
-    pub terminal: Option<OuterChallenge>,
-}
+pub type BatchInstanceWitness = OpenedInstance;
 
 /// A batch proof as the circuit's private witness.
 #[derive(Clone, Debug)]
@@ -343,7 +332,6 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
     let shape = BatchStarkShape::from_common(settings, airs, &degree_bits, &common)?;
     verify_batch(&config, airs, proof, public_values, &common)
         .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
-    let opened = &proof.opened_values.instances;
     let fri = &proof.opening_proof;
     if proof.commitments.random.is_some() {
         return Err(shape_error("randomization commitment"));
@@ -477,31 +465,7 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
         })
         .collect();
 
-    let instances = opened
-        .iter()
-        .zip(&proof.lookup_terminals)
-        .map(|(o, terminal)| {
-            let base = &o.base_opened_values;
-            BatchInstanceWitness {
-                trace_local: base.trace_local.clone(),
-                trace_next: base.trace_next.clone().unwrap_or_default(),
-                preprocessed_local: base
-                    .preprocessed
-                    .as_ref()
-                    .map(|p| p.local.clone())
-                    .unwrap_or_default(),
-                preprocessed_next: base
-                    .preprocessed
-                    .as_ref()
-                    .and_then(|p| p.next.clone())
-                    .unwrap_or_default(),
-                permutation_local: o.permutation_local.clone(),
-                permutation_next: o.permutation_next.clone(),
-                quotient_chunks: base.quotient_chunks.clone(),
-                terminal: terminal.as_ref().map(|t| t.0),
-            }
-        })
-        .collect();
+    let instances = OpenedInstance::all_of(proof);
     let witness = BatchStarkWitness {
         main_commitment: root(&proof.commitments.main),
         permutation_commitment: proof.commitments.permutation.as_ref().map(root),
