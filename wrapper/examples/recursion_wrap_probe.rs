@@ -1,0 +1,276 @@
+//! Probe: the final-circuit path of docs/RECURSION.md — a recursion-machine proof made under
+//! the outer config with the production settings (`OUTER_FRI`), wrapped by the generic
+//! batch-STARK verifier circuit. For each program: table heights, outer proving time, R1CS
+//! size with its breakdown; then Groth16 setup and proof of the last one (if small enough)
+//! with the process's peak RSS.
+//!
+//! Programs, smallest first:
+//! - `small`: a few instructions touching every table;
+//! - `verifier3`: a verifier of a proof of `small` with 3 inner queries;
+//! - `verifier`: a verifier of a proof of `small` under the production inner settings;
+//! - `shrink`: a verifier of a proof of `verifier` under the production inner settings (a
+//!   verifier of a verifier program: the shape of the last recursion layer).
+//!
+//! Usage: `cargo run --release -p zkmips-wrapper --example recursion_wrap_probe -- \
+//!   [small] [verifier3] [verifier] [shrink] [--groth16]` (default: all, no Groth16).
+
+use std::time::Instant;
+
+use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal};
+use p3_field::PrimeCharacteristicRing;
+use p3_koala_bear::KoalaBear;
+use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
+use zkmips_prover::outer::{OUTER_FRI, outer_config};
+use zkmips_recursion::builder::{Builder, Felt};
+use zkmips_recursion::ir::{PERM_WIDTH, Val};
+use zkmips_recursion::layers::VerifierLayer;
+use zkmips_recursion::machine::{RecursionMachine, table};
+use zkmips_wrapper::Fr;
+use zkmips_wrapper::verifier::batch::{BatchStarkVerifierCircuit, synthesize_batch_stark};
+
+/// Inner settings with 3 queries (the `verifier3` case).
+const INNER_FEW_QUERIES: FriSettings = FriSettings {
+    num_queries: 3,
+    query_pow_bits: 2,
+    commit_pow_bits: 1,
+    batch_pow_bits: 1,
+    lookup_pow_bits: 1,
+    ood_pow_bits: 1,
+    ..INNER_FRI
+};
+
+/// Groth16 is attempted only below this many constraints (memory and time on the probe host).
+const GROTH16_LIMIT: usize = 3_000_000;
+
+fn small_machine() -> (RecursionMachine, Vec<Val>) {
+    let mut b = Builder::new();
+    let x = b.witness();
+    let y = b.witness();
+    let state: [Felt; PERM_WIDTH] = core::array::from_fn(|i| if i % 2 == 0 { x } else { y });
+    let out = b.poseidon2(state);
+    let e = b.ext_mul(out[0].as_ext(), y.as_ext());
+    let coordinates = b.ext_coordinates(e);
+    let product = b.mul(coordinates[0], x);
+    b.public(product);
+    b.public(out[1]);
+    let machine = RecursionMachine::with_min_height(
+        b.build().expect("valid program"),
+        RecursionMachine::min_height_for(&OUTER_FRI),
+    );
+    (machine, vec![Val::from_u32(3), Val::from_u32(5)])
+}
+
+fn per_table(public_values: &[Val]) -> Vec<Vec<KoalaBear>> {
+    let mut publics = vec![Vec::new(); table::COUNT];
+    publics[table::PUBLIC] = public_values.to_vec();
+    publics
+}
+
+/// The verifier layer of proofs of `inner` (run on `witness`) made under
+/// `inner_config_with(settings)`, with the witness stream of one such proof. It pins the inner
+/// program and re-exposes its public values; its tables are tall enough for `OUTER_FRI`.
+fn verifier_of(
+    inner: &RecursionMachine,
+    witness: &[Val],
+    settings: &FriSettings,
+) -> (RecursionMachine, Vec<Val>) {
+    let config = inner_config_with(settings);
+    let start = Instant::now();
+    let proof = inner.prove(&config, witness).expect("inner proof");
+    inner.verify(&config, &proof).expect("inner proof verifies");
+    println!(
+        "  inner proof (inner config, {} queries): heights 2^{:?}, {:.1?}",
+        settings.num_queries,
+        proof.proof.degree_bits,
+        start.elapsed()
+    );
+    let layer = VerifierLayer::new(
+        inner,
+        &proof.proof.degree_bits,
+        settings,
+        RecursionMachine::min_height_for(&OUTER_FRI),
+    )
+    .expect("verifier layer");
+    let stream = layer.witness(inner, &proof).expect("inner proof witness");
+    (layer.machine().clone(), stream)
+}
+
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Proves `machine` on `witness` under the production outer config, wraps the proof and
+/// reports; returns the circuit and its constraint count.
+fn probe(
+    label: &str,
+    machine: &RecursionMachine,
+    witness: &[Val],
+) -> (BatchStarkVerifierCircuit, usize) {
+    println!(
+        "== {label}: {} instructions",
+        machine.program().instrs().len()
+    );
+    let config = outer_config();
+    let start = Instant::now();
+    let proof = machine.prove(&config, witness).expect("outer proof");
+    let prove_time = start.elapsed();
+    machine
+        .verify(&config, &proof)
+        .expect("outer proof verifies");
+    println!(
+        "  outer proof (OUTER_FRI): heights 2^{:?} (memory, base ALU, ext ALU, Poseidon2, \
+         public), proving {prove_time:.1?}",
+        proof.proof.degree_bits
+    );
+    let start = Instant::now();
+    let circuit = BatchStarkVerifierCircuit::new(
+        &OUTER_FRI,
+        machine.airs(),
+        &proof.proof,
+        &per_table(&proof.public_values),
+    )
+    .expect("circuit witness");
+    println!(
+        "  circuit witness {:.1?}; LDE 2^{}, arities {:?}, quotient chunks {:?}",
+        start.elapsed(),
+        circuit.shape.log_lde_height,
+        circuit.shape.log_arities,
+        circuit
+            .shape
+            .instances
+            .iter()
+            .map(|s| s.num_quotient_chunks())
+            .collect::<Vec<_>>()
+    );
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    let start = Instant::now();
+    let breakdown = synthesize_batch_stark(
+        &cs,
+        &circuit.shape,
+        &circuit.public_values,
+        &circuit.witness,
+    )
+    .expect("synthesis");
+    println!("  synthesis {:.1?}", start.elapsed());
+    for (part, count) in &breakdown.parts {
+        println!("  | {part} | {count} |");
+    }
+    let total = breakdown.total();
+    println!(
+        "  | total | {total} | (2^{:.2}; budget 2^21 = {})",
+        (total as f64).log2(),
+        1 << 21
+    );
+    println!("  satisfied: {:?}", cs.is_satisfied());
+    println!("  peak RSS so far: {}", peak_rss());
+    (circuit, total)
+}
+
+fn groth16(circuit: BatchStarkVerifierCircuit) {
+    use ark_bn254::Bn254;
+    use ark_groth16::Groth16;
+    use ark_snark::SNARK;
+    use ark_std::rand::SeedableRng;
+    use ark_std::rand::rngs::StdRng;
+
+    let public_inputs = circuit.public_inputs();
+    // A throwaway key from a fixed seed: this measures cost, it is not a trusted setup.
+    let mut rng = StdRng::seed_from_u64(0x7265_6375_7273_696f);
+    let start = Instant::now();
+    let (pk, vk) =
+        Groth16::<Bn254>::circuit_specific_setup(circuit.clone(), &mut rng).expect("setup");
+    println!(
+        "  Groth16 setup {:.1?}, peak RSS {}",
+        start.elapsed(),
+        peak_rss()
+    );
+    let start = Instant::now();
+    let proof = Groth16::<Bn254>::prove(&pk, circuit, &mut rng).expect("prove");
+    println!(
+        "  Groth16 prove {:.1?}, peak RSS {}",
+        start.elapsed(),
+        peak_rss()
+    );
+    let verified = Groth16::<Bn254>::verify(&vk, &public_inputs, &proof).expect("verify");
+    let mut other = public_inputs.clone();
+    other[0] += Fr::from(1u64);
+    let forged = Groth16::<Bn254>::verify(&vk, &other, &proof).expect("verify");
+    println!("  Groth16 verifies: {verified}; with another public input: {forged}");
+    assert!(verified && !forged);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run_groth16 = args.iter().any(|a| a == "--groth16");
+    let cases: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let all = ["small", "verifier3", "verifier", "shrink"];
+    let cases: Vec<&str> = if cases.is_empty() {
+        all.to_vec()
+    } else {
+        cases
+    };
+    for case in &cases {
+        assert!(all.contains(case), "unknown case {case}; known: {all:?}");
+    }
+
+    let (small, small_witness) = small_machine();
+    let mut last = None;
+    if cases.contains(&"small") {
+        last = Some(probe("small program", &small, &small_witness));
+    }
+    if cases.contains(&"verifier3") {
+        println!("== building verifier3");
+        let (machine, stream) = verifier_of(&small, &small_witness, &INNER_FEW_QUERIES);
+        last = Some(probe(
+            "verifier of a small proof (3 inner queries)",
+            &machine,
+            &stream,
+        ));
+    }
+    if cases.contains(&"verifier") || cases.contains(&"shrink") {
+        println!("== building verifier");
+        let (machine, stream) = verifier_of(&small, &small_witness, &INNER_FRI);
+        if cases.contains(&"verifier") {
+            last = Some(probe(
+                "verifier of a small proof (INNER_FRI)",
+                &machine,
+                &stream,
+            ));
+        }
+        if cases.contains(&"shrink") {
+            println!("== building shrink");
+            let (shrink, shrink_stream) = verifier_of(&machine, &stream, &INNER_FRI);
+            last = Some(probe(
+                "verifier of a verifier-program proof (INNER_FRI)",
+                &shrink,
+                &shrink_stream,
+            ));
+        }
+    }
+    if run_groth16 {
+        match last {
+            Some((circuit, total)) if total < GROTH16_LIMIT => {
+                println!("== Groth16 on the last circuit ({total} constraints)");
+                groth16(circuit);
+            }
+            Some((_, total)) => {
+                println!("== Groth16 skipped: {total} constraints ≥ {GROTH16_LIMIT}")
+            }
+            None => {}
+        }
+    }
+    println!("peak RSS: {}", peak_rss());
+}
