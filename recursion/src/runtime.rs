@@ -55,6 +55,8 @@ pub enum RuntimeError {
     },
     #[error("instruction {index}: bit {bit} of a 31-bit value")]
     BitOutOfRange { index: usize, bit: u32 },
+    #[error("instruction {index}: coordinate {coordinate} of a degree-4 extension element")]
+    CoordinateOutOfRange { index: usize, coordinate: u32 },
 }
 
 /// One ALU instruction over the base field or the extension: its result (`None` for
@@ -134,7 +136,11 @@ pub fn execute(program: &Program, witness: &[Val]) -> Result<Execution, RuntimeE
                         base_block(Val::from_bool((value >> bit) & 1 == 1))
                     }
                     CellSource::Hint(Hint::Coordinate { input, coordinate }) => {
-                        base_block(memory[input.index()][coordinate as usize % 4])
+                        let block = memory[input.index()];
+                        let value = block
+                            .get(coordinate as usize)
+                            .ok_or(RuntimeError::CoordinateOutOfRange { index, coordinate })?;
+                        base_block(*value)
                     }
                 };
                 memory[out.index()] = value;
