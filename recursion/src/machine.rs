@@ -15,7 +15,8 @@ use zkmips_prover::batch::{self, ProveError, Table, VerifyError};
 
 use crate::chips::alu::AluKind;
 use crate::chips::{
-    AluChip, MIN_HEIGHT, MemoryChip, Poseidon2Chip, PublicValuesChip, RecursionAir,
+    AluChip, MIN_HEIGHT, MemoryChip, Poseidon2Chip, Poseidon2RoundsChip, PublicValuesChip,
+    RecursionAir,
 };
 use crate::ir::{Program, Val};
 use crate::runtime::{Execution, RuntimeError, execute};
@@ -45,10 +46,24 @@ pub struct RecursionProof<SC: StarkGenericConfig> {
     pub public_values: Vec<Val>,
 }
 
+/// How the Poseidon2 table lays out a permutation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Poseidon2Layout {
+    /// One permutation per row (164 columns): short tables, cheapest to prove and to verify
+    /// inside another recursion program.
+    #[default]
+    PermutationPerRow,
+    /// One round per row (16 columns, 30 rows a permutation): cheapest to verify in the
+    /// Groth16 wrapper, where columns cost constraints and rows almost nothing.
+    RoundPerRow,
+}
+
 /// A program with its tables: proves runs of it and verifies their proofs.
 #[derive(Clone, Debug)]
 pub struct RecursionMachine {
     program: Program,
+    min_height: usize,
+    poseidon2_layout: Poseidon2Layout,
     airs: Vec<RecursionAir>,
 }
 
@@ -60,14 +75,47 @@ impl RecursionMachine {
     /// The machine with every table at least `min_height` rows (a power of two): FRI settings
     /// with a final polynomial of `2^k` coefficients need traces taller than `2^k` rows.
     pub fn with_min_height(program: Program, min_height: usize) -> Self {
+        Self::with_layout(program, min_height, Poseidon2Layout::default())
+    }
+
+    /// The machine with every table at least `min_height` rows and its Poseidon2 table laid
+    /// out as `poseidon2_layout`.
+    pub fn with_layout(
+        program: Program,
+        min_height: usize,
+        poseidon2_layout: Poseidon2Layout,
+    ) -> Self {
+        let poseidon2 = match poseidon2_layout {
+            Poseidon2Layout::PermutationPerRow => {
+                RecursionAir::Poseidon2(Poseidon2Chip::new(&program, min_height))
+            }
+            Poseidon2Layout::RoundPerRow => {
+                RecursionAir::Poseidon2Rounds(Poseidon2RoundsChip::new(&program, min_height))
+            }
+        };
         let airs = vec![
             RecursionAir::Memory(MemoryChip::new(&program, min_height)),
             RecursionAir::Alu(AluChip::new(&program, AluKind::Base, min_height)),
             RecursionAir::Alu(AluChip::new(&program, AluKind::Ext, min_height)),
-            RecursionAir::Poseidon2(Poseidon2Chip::new(&program, min_height)),
+            poseidon2,
             RecursionAir::Public(PublicValuesChip::new(&program, min_height)),
         ];
-        Self { program, airs }
+        Self {
+            program,
+            min_height,
+            poseidon2_layout,
+            airs,
+        }
+    }
+
+    /// The same program with its Poseidon2 table laid out as `layout` (a different verifying
+    /// key: the preprocessed tables change).
+    pub fn with_poseidon2_layout(&self, layout: Poseidon2Layout) -> Self {
+        Self::with_layout(self.program.clone(), self.min_height, layout)
+    }
+
+    pub fn poseidon2_layout(&self) -> Poseidon2Layout {
+        self.poseidon2_layout
     }
 
     /// The smallest table height that `settings` can prove (its LDE must be taller than the
@@ -99,6 +147,9 @@ impl RecursionMachine {
                     RecursionAir::Memory(chip) => (chip.generate_trace(execution), Vec::new()),
                     RecursionAir::Alu(chip) => (chip.generate_trace(execution), Vec::new()),
                     RecursionAir::Poseidon2(chip) => (chip.generate_trace(execution), Vec::new()),
+                    RecursionAir::Poseidon2Rounds(chip) => {
+                        (chip.generate_trace(execution), Vec::new())
+                    }
                     RecursionAir::Public(chip) => (
                         chip.generate_trace(execution),
                         convert(&execution.public_values),
@@ -179,7 +230,7 @@ mod tests {
 
     use super::*;
     use crate::builder::Builder;
-    use crate::chips::{alu, memory, poseidon2};
+    use crate::chips::{alu, memory, poseidon2, poseidon2_rounds};
     use crate::ir::{Challenge, PERM_WIDTH};
 
     /// A program touching every table: base and extension arithmetic (incl. inverses and
@@ -456,6 +507,45 @@ mod tests {
         for column in [0, 40, poseidon2::PERM_COLS - 16, poseidon2::PERM_COLS - 1] {
             assert_rejected(&machine, table::POSEIDON2, |t| t[column] += Val::ONE);
         }
+    }
+
+    fn round_per_row(machine: &RecursionMachine) -> RecursionMachine {
+        machine.with_poseidon2_layout(Poseidon2Layout::RoundPerRow)
+    }
+
+    #[test]
+    fn honest_run_proves_and_verifies_with_one_poseidon2_round_per_row() {
+        let machine = round_per_row(&sample_program());
+        let config = inner_config();
+        let proof = machine.prove(&config, &sample_witness()).unwrap();
+        assert_eq!(proof.public_values, expected_public_values());
+        machine.verify(&config, &proof).unwrap();
+        // The layouts are different programs as far as verifying keys go.
+        assert!(sample_program().verify(&config, &proof).is_err());
+    }
+
+    #[test]
+    fn wrong_poseidon2_rounds_are_rejected() {
+        let machine = round_per_row(&sample_program());
+        let width = poseidon2_rounds::cols::WIDTH;
+        let output_row = poseidon2_rounds::ROWS_PER_PERMUTATION - 1;
+        // An input (the lookup and the initial layer), a full round's and a partial round's
+        // result, an output.
+        for (row, column) in [(0, 3), (2, 7), (10, 0), (10, 9), (output_row, 15)] {
+            assert_rejected(&machine, table::POSEIDON2, |t| {
+                t[row * width + column] += Val::ONE
+            });
+        }
+        // A skipped round: two rounds swapped.
+        assert_rejected(&machine, table::POSEIDON2, |t| {
+            let (rows5, rows6) = t.split_at_mut(6 * width);
+            rows5[5 * width..].swap_with_slice(&mut rows6[..width]);
+        });
+        // The output row replaced by the last round's input: a round left out.
+        assert_rejected(&machine, table::POSEIDON2, |t| {
+            let last_round = (output_row - 1) * width;
+            t.copy_within(last_round..last_round + width, output_row * width);
+        });
     }
 
     #[test]

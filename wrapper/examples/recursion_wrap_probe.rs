@@ -10,9 +10,14 @@
 //! - `verifier`: a verifier of a proof of `small` under the production inner settings;
 //! - `shrink`: a verifier of a proof of `verifier` under the production inner settings (a
 //!   verifier of a verifier program: the shape of the last recursion layer).
+//! - `mips`: the final form's chain — fibonacci proven as an EVM-shape MIPS shard, its
+//!   verifier program (`zkmips_recursion::mips`, the "compress" layer) proven under
+//!   [`COMPRESS_FRI`], and the verifier of that proof (the "shrink" layer) wrapped.
 //!
 //! Usage: `cargo run --release -p zkmips-wrapper --example recursion_wrap_probe -- \
-//!   [small] [verifier3] [verifier] [shrink] [--groth16]` (default: all, no Groth16).
+//!   [small] [verifier3] [verifier] [shrink] [--groth16] [--narrow]` (default: all, no
+//! Groth16). `--narrow` proves the wrapped program with the one-round-per-row Poseidon2 table
+//! (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row table.
 
 use std::time::Instant;
 
@@ -20,11 +25,13 @@ use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal};
 use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
 use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
+use zkmips_prover::evm::EvmProgram;
 use zkmips_prover::outer::{OUTER_FRI, outer_config};
 use zkmips_recursion::builder::{Builder, Felt};
 use zkmips_recursion::ir::{PERM_WIDTH, Val};
 use zkmips_recursion::layers::VerifierLayer;
-use zkmips_recursion::machine::{RecursionMachine, table};
+use zkmips_recursion::machine::{Poseidon2Layout, RecursionMachine, table};
+use zkmips_recursion::mips::{MipsShardVerifier, prove_mips_shard};
 use zkmips_wrapper::Fr;
 use zkmips_wrapper::verifier::batch::{BatchStarkVerifierCircuit, synthesize_batch_stark};
 
@@ -36,6 +43,16 @@ const INNER_FEW_QUERIES: FriSettings = FriSettings {
     batch_pow_bits: 1,
     lookup_pow_bits: 1,
     ood_pow_bits: 1,
+    ..INNER_FRI
+};
+
+/// Recursion-friendly inner settings for the MIPS shard and the compress layer (blowup 8,
+/// folding arity 8, 28 queries + 16 bits of grinding: the cheapest verifier program measured,
+/// BENCHMARKS.md "Recursion").
+const COMPRESS_FRI: FriSettings = FriSettings {
+    log_blowup: 3,
+    max_log_arity: 3,
+    num_queries: 28,
     ..INNER_FRI
 };
 
@@ -95,6 +112,35 @@ fn verifier_of(
     (layer.machine().clone(), stream)
 }
 
+/// The compress layer of fibonacci: the EVM-shape MIPS shard proven under [`COMPRESS_FRI`],
+/// the verifier program of such proofs and its witness stream for this one.
+fn mips_compress() -> (RecursionMachine, Vec<Val>) {
+    let read = |path: &str| {
+        let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let program = EvmProgram::from_elf(&read("bin/fibonacci.elf")).expect("fibonacci ELF");
+    let start = Instant::now();
+    let shard = prove_mips_shard(
+        &COMPRESS_FRI,
+        &program,
+        vec![read("fibonacci/input.bin")],
+        vec![],
+    )
+    .expect("MIPS shard proof");
+    println!("  MIPS shard proof: {:.1?}", start.elapsed());
+    let verifier = MipsShardVerifier::new(&COMPRESS_FRI, &program).expect("compress program");
+    let stream = verifier
+        .witness(&program, &shard)
+        .expect("shard witness")
+        .stream();
+    println!(
+        "  compress program: {} instructions",
+        verifier.program().instrs().len()
+    );
+    (RecursionMachine::new(verifier.program().clone()), stream)
+}
+
 fn peak_rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -113,7 +159,9 @@ fn probe(
     label: &str,
     machine: &RecursionMachine,
     witness: &[Val],
+    layout: Poseidon2Layout,
 ) -> (BatchStarkVerifierCircuit, usize) {
+    let machine = &machine.with_poseidon2_layout(layout);
     println!(
         "== {label}: {} instructions",
         machine.program().instrs().len()
@@ -211,12 +259,17 @@ fn groth16(circuit: BatchStarkVerifierCircuit) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run_groth16 = args.iter().any(|a| a == "--groth16");
+    let layout = if args.iter().any(|a| a == "--narrow") {
+        Poseidon2Layout::RoundPerRow
+    } else {
+        Poseidon2Layout::PermutationPerRow
+    };
     let cases: Vec<&str> = args
         .iter()
         .map(String::as_str)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["small", "verifier3", "verifier", "shrink"];
+    let all = ["small", "verifier3", "verifier", "shrink", "mips"];
     let cases: Vec<&str> = if cases.is_empty() {
         all.to_vec()
     } else {
@@ -229,7 +282,7 @@ fn main() {
     let (small, small_witness) = small_machine();
     let mut last = None;
     if cases.contains(&"small") {
-        last = Some(probe("small program", &small, &small_witness));
+        last = Some(probe("small program", &small, &small_witness, layout));
     }
     if cases.contains(&"verifier3") {
         println!("== building verifier3");
@@ -238,6 +291,7 @@ fn main() {
             "verifier of a small proof (3 inner queries)",
             &machine,
             &stream,
+            layout,
         ));
     }
     if cases.contains(&"verifier") || cases.contains(&"shrink") {
@@ -248,6 +302,7 @@ fn main() {
                 "verifier of a small proof (INNER_FRI)",
                 &machine,
                 &stream,
+                layout,
             ));
         }
         if cases.contains(&"shrink") {
@@ -257,8 +312,20 @@ fn main() {
                 "verifier of a verifier-program proof (INNER_FRI)",
                 &shrink,
                 &shrink_stream,
+                layout,
             ));
         }
+    }
+    if cases.contains(&"mips") {
+        println!("== building mips (MIPS shard -> compress -> shrink)");
+        let (compress, stream) = mips_compress();
+        let (shrink, shrink_stream) = verifier_of(&compress, &stream, &COMPRESS_FRI);
+        last = Some(probe(
+            "shrink: verifier of a compress proof of a MIPS shard (COMPRESS_FRI)",
+            &shrink,
+            &shrink_stream,
+            layout,
+        ));
     }
     if run_groth16 {
         match last {

@@ -15,7 +15,7 @@ use zkmips_recursion::builder::{Builder, Felt};
 use zkmips_recursion::chips::MIN_HEIGHT;
 use zkmips_recursion::ir::{PERM_WIDTH, Val};
 use zkmips_recursion::layers::VerifierLayer;
-use zkmips_recursion::machine::{RecursionMachine, RecursionProof, table};
+use zkmips_recursion::machine::{Poseidon2Layout, RecursionMachine, RecursionProof, table};
 
 use zkmips_wrapper::Fr;
 use zkmips_wrapper::koalabear::KoalaBearExt;
@@ -279,6 +279,27 @@ fn a_small_recursion_proof_is_wrapped() {
     check_honest_and_tampered(&circuit);
 }
 
+/// The narrow layout meant for the wrapped layer (one Poseidon2 round per row, which reads
+/// the next row): the same checks, plus its opened next row.
+#[test]
+fn a_small_recursion_proof_with_one_poseidon2_round_per_row_is_wrapped() {
+    let machine = small_machine(RecursionMachine::min_height_for(&WRAP_TEST_FRI))
+        .with_poseidon2_layout(Poseidon2Layout::RoundPerRow);
+    let proof = prove_outer(&machine, &small_witness(), &WRAP_TEST_FRI);
+    let circuit = wrap(&machine, &proof, &WRAP_TEST_FRI);
+    assert!(
+        !circuit.witness.instances[table::POSEIDON2]
+            .trace_next
+            .is_empty()
+    );
+    check_honest_and_tampered(&circuit);
+    assert_rejected(
+        &circuit,
+        |c| bump(&mut c.witness.instances[table::POSEIDON2].trace_next[5]),
+        "an opened next-row value of the Poseidon2 rounds",
+    );
+}
+
 /// The realistic case: the proof wrapped is a run of a program verifying another recursion
 /// proof; the Groth16 public inputs are the inner proof's public values.
 #[test]
@@ -345,7 +366,26 @@ fn real_settings_constraint_counts_are_guarded() {
         "constraints: small {small}, verifier {large} ({} instructions)",
         verifier.program().instrs().len()
     );
-    // Measured: 2_154_044 and 3_014_086 (docs/RECURSION.md budget: 2^21 = 2_097_152).
+    // The same programs with one Poseidon2 round per row (the layout of the wrapped layer).
+    let narrow = machine.with_poseidon2_layout(Poseidon2Layout::RoundPerRow);
+    let proof = prove_outer(&narrow, &small_witness(), &OUTER_FRI);
+    let small_narrow = measure(
+        "small program, narrow Poseidon2",
+        &wrap(&narrow, &proof, &OUTER_FRI),
+    );
+    let narrow = verifier.with_poseidon2_layout(Poseidon2Layout::RoundPerRow);
+    let proof = prove_outer(&narrow, &stream, &OUTER_FRI);
+    let large_narrow = measure(
+        "verifier program, narrow Poseidon2",
+        &wrap(&narrow, &proof, &OUTER_FRI),
+    );
+    println!(
+        "constraints with one Poseidon2 round per row: small {small_narrow}, verifier {large_narrow}"
+    );
+    // Measured: 2_154_044 and 3_014_086; narrow 1_152_709 and 2_071_712 (docs/RECURSION.md
+    // budget: 2^21 = 2_097_152).
     assert!(small <= 2_160_000, "{small}");
     assert!(large <= 3_020_000, "{large}");
+    assert!(small_narrow <= 1_160_000, "{small_narrow}");
+    assert!(large_narrow <= 2_080_000, "{large_narrow}");
 }

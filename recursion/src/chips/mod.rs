@@ -17,6 +17,7 @@
 pub mod alu;
 pub mod memory;
 pub mod poseidon2;
+pub mod poseidon2_rounds;
 pub mod public;
 
 use p3_lookup::LookupBus;
@@ -24,6 +25,7 @@ use p3_lookup::LookupBus;
 pub use alu::AluChip;
 pub use memory::MemoryChip;
 pub use poseidon2::Poseidon2Chip;
+pub use poseidon2_rounds::Poseidon2RoundsChip;
 pub use public::PublicValuesChip;
 
 /// Cells of the write-once memory: `[address, v0, v1, v2, v3]`.
@@ -88,6 +90,7 @@ zkmips_prover::air_enum! {
         Memory(MemoryChip),
         Alu(AluChip),
         Poseidon2(Poseidon2Chip),
+        Poseidon2Rounds(Poseidon2RoundsChip),
         Public(PublicValuesChip),
     }
 }

@@ -1,0 +1,331 @@
+//! The Poseidon2 permutation of the inner configuration ([`Instr::Poseidon2`]) with **one round
+//! per row**: the narrow alternative to [`super::Poseidon2Chip`] (one permutation per row, 164
+//! main columns).
+//!
+//! Why: the proof of the last recursion layer is verified inside Groth16, where every column
+//! of every table costs constraints (its out-of-domain evaluation, its opened values' range
+//! checks, its share of every query's Merkle leaves) while rows cost only a logarithmic Merkle
+//! depth. Here a permutation takes [`ROWS_PER_PERMUTATION`] rows of 16 state columns:
+//!
+//! | row | preprocessed operation | transition to the next row |
+//! |---|---|---|
+//! | 0 | `IS_INITIAL` | `next = M_E(state)` (the initial external linear layer) |
+//! | 1..=4 | `IS_FULL`, round constants | `next = M_E((state + rc)^3)` |
+//! | 5..=24 | `IS_PARTIAL`, `rc[0]` | `next = M_I(((state[0] + rc[0])^3, state[1..]))` |
+//! | 25..=28 | `IS_FULL`, round constants | as rows 1..=4 |
+//! | 29 | none | none: the state is the permutation's output |
+//!
+//! with `p3-koala-bear`'s constants and linear layers — the permutation
+//! `zkmips_prover::config::inner_perm` hashes with. Memory: row 0 looks up its 16 inputs, row 29
+//! provides its 16 outputs with their read counts. Both are one interaction per state column
+//! whose multiplicity is a preprocessed column (`-1` on the input row, the read count on the
+//! output row, 0 elsewhere), so 16 LogUp columns instead of 32. Every multiplicity is fixed by
+//! the program, so the prover cannot make them sum to anything else.
+//!
+//! Every operation flag, round constant, address and multiplicity is preprocessed, so the
+//! program fixes which row does what; padding rows carry no operation and touch no memory. A
+//! table's height is a power of two and `ROWS_PER_PERMUTATION` is not, so the last row is never
+//! a round row and the transition constraints never need a wrap-around row.
+
+use p3_air::{Air, AirBuilder, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
+use p3_koala_bear::{
+    GenericPoseidon2LinearLayersKoalaBear, KOALABEAR_POSEIDON2_HALF_FULL_ROUNDS,
+    KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16, KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
+    KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL, KOALABEAR_POSEIDON2_RC_16_INTERNAL, KoalaBear,
+};
+use p3_lookup::InteractionBuilder;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_poseidon2::GenericPoseidon2LinearLayers;
+
+use super::{MEMORY_BUS, table_height};
+use crate::ir::{Addr, Instr, PERM_WIDTH, Program, Val};
+use crate::runtime::Execution;
+
+type LinearLayers = GenericPoseidon2LinearLayersKoalaBear;
+
+const HALF_FULL_ROUNDS: usize = KOALABEAR_POSEIDON2_HALF_FULL_ROUNDS;
+const PARTIAL_ROUNDS: usize = KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16;
+
+/// Rows of one permutation: the input row (initial linear layer), one per round, the output.
+pub const ROWS_PER_PERMUTATION: usize = 1 + 2 * HALF_FULL_ROUNDS + PARTIAL_ROUNDS + 1;
+
+/// Row (within a permutation) whose state is the output.
+const OUTPUT_ROW: usize = ROWS_PER_PERMUTATION - 1;
+
+pub(crate) mod prep {
+    use crate::ir::PERM_WIDTH;
+
+    /// Memory address of each state column: the inputs on the input row, the outputs on the
+    /// output row.
+    pub const ADDR: usize = 0;
+    /// Multiplicity each state column provides on the memory bus: `-1` (a read) on the input
+    /// row, the output cell's read count on the output row.
+    pub const MULT: usize = ADDR + PERM_WIDTH;
+    /// Round constants of a full round (all 16) or a partial round (the first).
+    pub const RC: usize = MULT + PERM_WIDTH;
+    pub const IS_INITIAL: usize = RC + PERM_WIDTH;
+    pub const IS_FULL: usize = IS_INITIAL + 1;
+    pub const IS_PARTIAL: usize = IS_FULL + 1;
+    pub const WIDTH: usize = IS_PARTIAL + 1;
+}
+
+pub(crate) mod cols {
+    use crate::ir::PERM_WIDTH;
+
+    pub const STATE: usize = 0;
+    pub const WIDTH: usize = PERM_WIDTH;
+}
+
+/// The operation row `row` (within a permutation) applies, with its round constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RoundOp {
+    Initial,
+    Full([KoalaBear; PERM_WIDTH]),
+    Partial(KoalaBear),
+    Output,
+}
+
+fn round_op(row: usize) -> RoundOp {
+    let full_start = 1;
+    let partial_start = full_start + HALF_FULL_ROUNDS;
+    let final_start = partial_start + PARTIAL_ROUNDS;
+    match row {
+        0 => RoundOp::Initial,
+        r if r < partial_start => {
+            RoundOp::Full(KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL[r - full_start])
+        }
+        r if r < final_start => {
+            RoundOp::Partial(KOALABEAR_POSEIDON2_RC_16_INTERNAL[r - partial_start])
+        }
+        r if r < OUTPUT_ROW => {
+            RoundOp::Full(KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL[r - final_start])
+        }
+        _ => RoundOp::Output,
+    }
+}
+
+fn cube<R: PrimeCharacteristicRing>(x: R) -> R {
+    x.clone() * x.square()
+}
+
+/// The state after `op` (the next row's state), over any ring: the trace generator runs it on
+/// field values, the AIR on symbolic expressions, so both follow one definition.
+fn apply<R: PrimeCharacteristicRing + Clone>(
+    state: &[R; PERM_WIDTH],
+    is_initial: bool,
+    full_rc: Option<&[R; PERM_WIDTH]>,
+    partial_rc: Option<&R>,
+) -> [R; PERM_WIDTH] {
+    let mut next = state.clone();
+    if is_initial {
+        LinearLayers::external_linear_layer(&mut next);
+    } else if let Some(rc) = full_rc {
+        for (slot, c) in next.iter_mut().zip(rc) {
+            *slot = cube(slot.clone() + c.clone());
+        }
+        LinearLayers::external_linear_layer(&mut next);
+    } else if let Some(rc) = partial_rc {
+        next[0] = cube(next[0].clone() + rc.clone());
+        LinearLayers::internal_linear_layer(&mut next);
+    }
+    next
+}
+
+/// The narrow Poseidon2 table of one program.
+#[derive(Clone, Debug)]
+pub struct Poseidon2RoundsChip {
+    prep: Vec<u32>,
+    inputs: Vec<[Addr; PERM_WIDTH]>,
+}
+
+impl Poseidon2RoundsChip {
+    pub fn new(program: &Program, min_height: usize) -> Self {
+        let mut prep = Vec::new();
+        let mut inputs = Vec::new();
+        let minus_one = (-Val::ONE).as_canonical_u32();
+        for instr in program.instrs() {
+            let Instr::Poseidon2 { input, output } = instr else {
+                continue;
+            };
+            for r in 0..ROWS_PER_PERMUTATION {
+                let mut row = [0u32; prep::WIDTH];
+                match round_op(r) {
+                    RoundOp::Initial => {
+                        row[prep::IS_INITIAL] = 1;
+                        for i in 0..PERM_WIDTH {
+                            row[prep::ADDR + i] = input[i].0;
+                            row[prep::MULT + i] = minus_one;
+                        }
+                    }
+                    RoundOp::Full(rc) => {
+                        row[prep::IS_FULL] = 1;
+                        for i in 0..PERM_WIDTH {
+                            row[prep::RC + i] = rc[i].as_canonical_u32();
+                        }
+                    }
+                    RoundOp::Partial(rc) => {
+                        row[prep::IS_PARTIAL] = 1;
+                        row[prep::RC] = rc.as_canonical_u32();
+                    }
+                    RoundOp::Output => {
+                        for i in 0..PERM_WIDTH {
+                            row[prep::ADDR + i] = output[i].0;
+                            row[prep::MULT + i] = program.reads_of(output[i]);
+                        }
+                    }
+                }
+                prep.extend_from_slice(&row);
+            }
+            inputs.push(*input);
+        }
+        let height = table_height(inputs.len() * ROWS_PER_PERMUTATION, min_height);
+        prep.resize(height * prep::WIDTH, 0);
+        Self { prep, inputs }
+    }
+
+    pub fn name(&self) -> &'static str {
+        "RecursionPoseidon2Rounds"
+    }
+
+    pub fn height(&self) -> usize {
+        self.prep.len() / prep::WIDTH
+    }
+
+    /// The main trace: every permutation's state before each of its rows' operations.
+    pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
+        let mut values = vec![F::ZERO; self.height() * cols::WIDTH];
+        for (index, input) in self.inputs.iter().enumerate() {
+            let mut state: [KoalaBear; PERM_WIDTH] =
+                core::array::from_fn(|i| execution.value(input[i])[0]);
+            for r in 0..ROWS_PER_PERMUTATION {
+                let row = index * ROWS_PER_PERMUTATION + r;
+                for (slot, value) in values[row * cols::WIDTH..(row + 1) * cols::WIDTH]
+                    .iter_mut()
+                    .zip(&state)
+                {
+                    *slot = F::from_u32(value.as_canonical_u32());
+                }
+                state = match round_op(r) {
+                    RoundOp::Initial => apply(&state, true, None, None),
+                    RoundOp::Full(rc) => apply(&state, false, Some(&rc), None),
+                    RoundOp::Partial(rc) => apply(&state, false, None, Some(&rc)),
+                    RoundOp::Output => state,
+                };
+            }
+        }
+        RowMajorMatrix::new(values, cols::WIDTH)
+    }
+}
+
+impl<F: Field> BaseAir<F> for Poseidon2RoundsChip {
+    fn width(&self) -> usize {
+        cols::WIDTH
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
+        Some(RowMajorMatrix::new(
+            self.prep.iter().map(|&v| F::from_u32(v)).collect(),
+            prep::WIDTH,
+        ))
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        prep::WIDTH
+    }
+
+    fn num_public_values(&self) -> usize {
+        0
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        (cols::STATE..cols::STATE + PERM_WIDTH).collect()
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB> Air<AB> for Poseidon2RoundsChip
+where
+    AB: PermutationAirBuilder + InteractionBuilder,
+{
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let state: [AB::Expr; PERM_WIDTH] =
+            core::array::from_fn(|i| main.current_slice()[cols::STATE + i].into());
+        let next: [AB::Expr; PERM_WIDTH] =
+            core::array::from_fn(|i| main.next_slice()[cols::STATE + i].into());
+        let prep: Vec<AB::Expr> = builder
+            .preprocessed()
+            .current_slice()
+            .iter()
+            .map(|&v| v.into())
+            .collect();
+        let rc: [AB::Expr; PERM_WIDTH] = core::array::from_fn(|i| prep[prep::RC + i].clone());
+
+        let after_initial = apply(&state, true, None, None);
+        let after_full = apply(&state, false, Some(&rc), None);
+        let after_partial = apply(&state, false, None, Some(&rc[0]));
+        let (is_initial, is_full, is_partial) = (
+            prep[prep::IS_INITIAL].clone(),
+            prep[prep::IS_FULL].clone(),
+            prep[prep::IS_PARTIAL].clone(),
+        );
+        for i in 0..PERM_WIDTH {
+            // The flags are preprocessed and at most one is set per row: on a row with none
+            // (output, padding) the next row is unconstrained.
+            builder.when_transition().assert_zero(
+                is_initial.clone() * (next[i].clone() - after_initial[i].clone())
+                    + is_full.clone() * (next[i].clone() - after_full[i].clone())
+                    + is_partial.clone() * (next[i].clone() - after_partial[i].clone()),
+            );
+        }
+
+        for i in 0..PERM_WIDTH {
+            MEMORY_BUS.table_entry(
+                builder,
+                [
+                    prep[prep::ADDR + i].clone(),
+                    state[i].clone(),
+                    AB::Expr::ZERO,
+                    AB::Expr::ZERO,
+                    AB::Expr::ZERO,
+                ],
+                prep[prep::MULT + i].clone(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p3_symmetric::Permutation;
+    use zkmips_prover::config::inner_perm;
+
+    use super::*;
+    use crate::builder::Builder;
+
+    #[test]
+    fn rows_compute_the_inner_permutation() {
+        let mut b = Builder::new();
+        let input: [_; PERM_WIDTH] = core::array::from_fn(|_| b.witness());
+        let output = b.poseidon2(input);
+        for value in output {
+            b.public(value);
+        }
+        let program = b.build().unwrap();
+        let witness: Vec<Val> = (0..PERM_WIDTH as u32)
+            .map(|i| Val::from_u32(i * 7919 + 3))
+            .collect();
+        let execution = crate::runtime::execute(&program, &witness).unwrap();
+        let chip = Poseidon2RoundsChip::new(&program, 2);
+        let trace = chip.generate_trace::<Val>(&execution);
+        assert_eq!(chip.height(), 32);
+        let expected = inner_perm().permute(core::array::from_fn(|i| witness[i]));
+        let output_row = &trace.values[OUTPUT_ROW * cols::WIDTH..(OUTPUT_ROW + 1) * cols::WIDTH];
+        assert_eq!(output_row, expected);
+        assert_eq!(&execution.public_values[..], expected);
+    }
+}
