@@ -114,6 +114,29 @@ impl RecursionMachine {
         Self::with_layout(self.program.clone(), self.min_height, layout)
     }
 
+    /// The same program with every table as tall as its tallest. Costs proving time, saves
+    /// FRI rounds: FRI folds by at most its maximum arity but must stop wherever a shorter
+    /// table's codeword joins, so tables of many heights force binary rounds — each a Merkle
+    /// path per query in whatever verifies the proof (worth it for the Groth16-wrapped layer).
+    pub fn with_uniform_heights(&self) -> Self {
+        let tallest = self.heights().into_iter().max().unwrap_or(MIN_HEIGHT);
+        Self::with_layout(self.program.clone(), tallest, self.poseidon2_layout)
+    }
+
+    /// Every table's height, in proving order.
+    pub fn heights(&self) -> Vec<usize> {
+        self.airs
+            .iter()
+            .map(|air| match air {
+                RecursionAir::Memory(chip) => chip.height(),
+                RecursionAir::Alu(chip) => chip.height(),
+                RecursionAir::Poseidon2(chip) => chip.height(),
+                RecursionAir::Poseidon2Rounds(chip) => chip.height(),
+                RecursionAir::Public(chip) => chip.height(),
+            })
+            .collect()
+    }
+
     pub fn poseidon2_layout(&self) -> Poseidon2Layout {
         self.poseidon2_layout
     }
@@ -525,6 +548,22 @@ mod tests {
     }
 
     #[test]
+    fn uniform_heights_prove_and_verify() {
+        let machine = round_per_row(&sample_program());
+        assert_ne!(
+            machine.heights().iter().min(),
+            machine.heights().iter().max()
+        );
+        let uniform = machine.with_uniform_heights();
+        let tallest = *machine.heights().iter().max().unwrap();
+        assert!(uniform.heights().iter().all(|&h| h == tallest));
+        let config = inner_config();
+        let proof = uniform.prove(&config, &sample_witness()).unwrap();
+        assert_eq!(proof.public_values, expected_public_values());
+        uniform.verify(&config, &proof).unwrap();
+    }
+
+    #[test]
     fn wrong_poseidon2_rounds_are_rejected() {
         let machine = round_per_row(&sample_program());
         let width = poseidon2_rounds::cols::WIDTH;
@@ -553,6 +592,10 @@ mod tests {
         let machine = sample_program();
         // The value column disagrees with the claimed public value.
         assert_rejected(&machine, table::PUBLIC, |t| t[0] += Val::ONE);
+        // The last public value's row, and two rows swapped.
+        let last = expected_public_values().len() - 1;
+        assert_rejected(&machine, table::PUBLIC, |t| t[last] += Val::ONE);
+        assert_rejected(&machine, table::PUBLIC, |t| t.swap(0, 1));
         // The value column agrees with the claimed public value but not with memory.
         assert_rejected_with_publics(
             &machine,

@@ -15,9 +15,10 @@
 //!   [`COMPRESS_FRI`], and the verifier of that proof (the "shrink" layer) wrapped.
 //!
 //! Usage: `cargo run --release -p zkmips-wrapper --example recursion_wrap_probe -- \
-//!   [small] [verifier3] [verifier] [shrink] [--groth16] [--narrow]` (default: all, no
+//!   [small] [verifier3] [verifier] [shrink] [mips] [--groth16] [--narrow] [--uniform]` (default: all, no
 //! Groth16). `--narrow` proves the wrapped program with the one-round-per-row Poseidon2 table
-//! (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row table.
+//! (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row table;
+//! `--uniform` pads every table of the wrapped program to the tallest one's height.
 
 use std::time::Instant;
 
@@ -162,6 +163,13 @@ fn probe(
     layout: Poseidon2Layout,
 ) -> (BatchStarkVerifierCircuit, usize) {
     let machine = &machine.with_poseidon2_layout(layout);
+    let uniform;
+    let machine = if std::env::args().any(|a| a == "--uniform") {
+        uniform = machine.with_uniform_heights();
+        &uniform
+    } else {
+        machine
+    };
     println!(
         "== {label}: {} instructions",
         machine.program().instrs().len()

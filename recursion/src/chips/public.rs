@@ -1,5 +1,11 @@
-//! The program's public values ([`Instr::Public`]): one row whose columns are the values, each
-//! looked up in memory and equal to the proof's public value of the same index.
+//! The program's public values ([`Instr::Public`]): one row per public value, in order.
+//!
+//! Row `i` holds the value at the address of the program's `i`-th public value (looked up in
+//! memory) and must equal the proof's public value `i`. The binding uses preprocessed one-hot
+//! selectors (column `i` is 1 on row `i` only): the constraint `Σ_i sel_i · (value − pv_i) = 0`.
+//! Why rows rather than one row of `n` columns: every column costs constraints in the Groth16
+//! wrapper, and a lookup per column would cost an extension-field LogUp column each; here the
+//! table has one main column and one lookup whatever `n` is.
 
 use p3_air::{Air, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField32};
@@ -10,9 +16,16 @@ use super::{MEMORY_BUS, table_height};
 use crate::ir::{Instr, Program};
 use crate::runtime::Execution;
 
-/// The public-values table: one real row (padded to the machine's minimum height), one column
-/// per public value; the preprocessed
-/// part holds the addresses on row 0 and `is_real` (1 on row 0 only) in its last column.
+pub(crate) mod prep {
+    pub const ADDR: usize = 0;
+    /// 1 on the rows of public values, 0 on padding rows.
+    pub const IS_REAL: usize = 1;
+    /// Column `SELECT + i` is 1 on row `i` only.
+    pub const SELECT: usize = 2;
+}
+
+/// The public-values table: one row per public value (padded to a power of two, at least the
+/// machine's minimum height), one main column.
 #[derive(Clone, Debug)]
 pub struct PublicValuesChip {
     addrs: Vec<u32>,
@@ -21,7 +34,7 @@ pub struct PublicValuesChip {
 
 impl PublicValuesChip {
     pub fn new(program: &Program, min_height: usize) -> Self {
-        let addrs = program
+        let addrs: Vec<u32> = program
             .instrs()
             .iter()
             .filter_map(|instr| match instr {
@@ -29,50 +42,51 @@ impl PublicValuesChip {
                 _ => None,
             })
             .collect();
-        Self {
-            addrs,
-            height: table_height(1, min_height),
-        }
+        let height = table_height(addrs.len(), min_height);
+        Self { addrs, height }
     }
 
     pub fn name(&self) -> &'static str {
         "RecursionPublicValues"
     }
 
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
     pub fn num_values(&self) -> usize {
         self.addrs.len()
     }
 
+    /// The main trace: row `i` holds public value `i`.
     pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
-        let width = self.width_cols();
-        let mut values = vec![F::ZERO; self.height * width];
-        for (column, &addr) in self.addrs.iter().enumerate() {
-            values[column] = F::from_u32(execution.memory[addr as usize][0].as_canonical_u32());
+        let mut values = vec![F::ZERO; self.height];
+        for (slot, &addr) in values.iter_mut().zip(&self.addrs) {
+            *slot = F::from_u32(execution.memory[addr as usize][0].as_canonical_u32());
         }
-        RowMajorMatrix::new(values, width)
-    }
-
-    /// One column per value, and at least one so the table is never empty.
-    fn width_cols(&self) -> usize {
-        self.addrs.len().max(1)
+        RowMajorMatrix::new(values, 1)
     }
 }
 
 impl PublicValuesChip {
     fn main_width(&self) -> usize {
-        self.width_cols()
+        1
     }
 
     fn fixed_width(&self) -> usize {
-        self.addrs.len() + 1
+        prep::SELECT + self.addrs.len()
     }
 
-    /// Row 0: the addresses and `is_real = 1`; the other rows: zeros.
+    /// Row `i < n`: the address, `is_real = 1` and the one-hot selector of `i`.
     fn fixed_values(&self) -> Vec<u32> {
         let width = self.fixed_width();
         let mut values = vec![0; self.height * width];
-        values[..self.addrs.len()].copy_from_slice(&self.addrs);
-        values[width - 1] = 1;
+        for (row, &addr) in self.addrs.iter().enumerate() {
+            let cells = &mut values[row * width..(row + 1) * width];
+            cells[prep::ADDR] = addr;
+            cells[prep::IS_REAL] = 1;
+            cells[prep::SELECT + row] = 1;
+        }
         values
     }
 
@@ -86,7 +100,7 @@ super::fixed_table_base_air!(PublicValuesChip);
 impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChip {
     fn eval(&self, builder: &mut AB) {
         let main = builder.main();
-        let values: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
+        let value: AB::Expr = main.current_slice()[0].into();
         let prep: Vec<AB::Expr> = builder
             .preprocessed()
             .current_slice()
@@ -94,21 +108,25 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChi
             .map(|&v| v.into())
             .collect();
         let publics: Vec<AB::Expr> = builder.public_values().iter().map(|&v| v.into()).collect();
-        let is_real = prep[self.addrs.len()].clone();
+        let is_real = prep[prep::IS_REAL].clone();
+        // Preprocessed, so fixed by the program; asserted anyway because the lookup's count
+        // bound relies on it.
         builder.assert_bool(is_real.clone());
+        let mut binding = AB::Expr::ZERO;
         for (i, public) in publics.into_iter().enumerate() {
-            builder.assert_zero(is_real.clone() * (values[i].clone() - public));
-            MEMORY_BUS.lookup_key(
-                builder,
-                [
-                    prep[i].clone(),
-                    values[i].clone(),
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                ],
-                Count::bounded(is_real.clone(), 1),
-            );
+            binding += prep[prep::SELECT + i].clone() * (value.clone() - public);
         }
+        builder.assert_zero(binding);
+        MEMORY_BUS.lookup_key(
+            builder,
+            [
+                prep[prep::ADDR].clone(),
+                value,
+                AB::Expr::ZERO,
+                AB::Expr::ZERO,
+                AB::Expr::ZERO,
+            ],
+            Count::bounded(is_real, 1),
+        );
     }
 }
