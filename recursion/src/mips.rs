@@ -10,11 +10,19 @@
 //! Exposed public values, in order ([`ExposedLayout`]): the preprocessed commitment (8), the CPU
 //! table's public values (`CpuPublicValues::to_field`: initial pc, initial next pc, final pc,
 //! final next pc, cycles, halted), the image table's (exit code and digest words as limbs).
-//! The statement on them (start at the entry, halted, exit code 0) is left to the next layer.
+//!
+//! [`MipsShardVerifier::statement`] is the same verifier with the EVM statement checked inside
+//! (the run starts at the entry, halted, exit code 0 — the checks the one-shard Groth16 circuit
+//! makes today, `zkmips_wrapper::verifier::mips`) exposing only what the statement is about
+//! ([`statement`]): the commitment, the entry and the public digest. It is the "compress" layer
+//! of the final EVM path (docs/RECURSION.md §0).
 
 use p3_batch_stark::BatchProof;
+use p3_field::PrimeCharacteristicRing;
 use thiserror::Error;
 use zkmips_prover::chips::MipsAir;
+use zkmips_prover::chips::cpu::public as cpu_public;
+use zkmips_prover::chips::memory_image::NUM_PUBLIC_VALUES as IMAGE_PUBLIC_VALUES;
 use zkmips_prover::config::{FriSettings, InnerConfig, inner_config_with};
 use zkmips_prover::evm::{
     CPU_INSTANCE, EvmError, EvmProgram, IMAGE_INSTANCE, degree_bits, evm_run_tables,
@@ -97,11 +105,39 @@ impl ExposedLayout {
     }
 }
 
+/// The public values of a [`MipsShardVerifier::statement`] program, in order.
+pub mod statement {
+    use crate::gadgets::merkle::DIGEST_ELEMS;
+
+    /// The MIPS preprocessed commitment (program code, initial image, byte table).
+    pub const COMMITMENT: core::ops::Range<usize> = 0..DIGEST_ELEMS;
+    /// The entry point: where the run started (its initial pc).
+    pub const ENTRY: usize = DIGEST_ELEMS;
+    /// The 8 words of the public digest, as `(lo, hi)` 16-bit limbs.
+    pub const DIGEST: core::ops::Range<usize> = ENTRY + 1..ENTRY + 1 + DIGEST_LIMBS;
+    pub const DIGEST_LIMBS: usize = 16;
+    pub const LEN: usize = DIGEST.end;
+}
+
+/// Image public values: the exit code's limbs, then the digest words' limbs.
+const IMAGE_EXIT_CODE: core::ops::Range<usize> = 0..2;
+const IMAGE_DIGEST: core::ops::Range<usize> = 2..2 + statement::DIGEST_LIMBS;
+
+/// What a verifier program exposes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exposure {
+    /// Every public value of the proof and the commitment ([`ExposedLayout`]).
+    Everything,
+    /// The statement checked, its subject exposed ([`statement`]).
+    Statement,
+}
+
 /// The recursion program verifying MIPS shard proofs of the EVM shape under one FRI setting.
 #[derive(Clone, Debug)]
 pub struct MipsShardVerifier {
     shape: StarkVerifierShape,
     layout: ExposedLayout,
+    exposure: Exposure,
     program: Program,
 }
 
@@ -111,6 +147,7 @@ pub struct MipsShardVerifier {
 fn build_program(
     shape: &StarkVerifierShape,
     layout: &ExposedLayout,
+    exposure: Exposure,
 ) -> Result<Program, MipsVerifierError> {
     let mut b = Builder::new();
     let commitment: DigestVar = core::array::from_fn(|_| b.witness());
@@ -121,10 +158,41 @@ fn build_program(
     public_values[CPU_INSTANCE] = cpu.clone();
     public_values[IMAGE_INSTANCE] = image.clone();
     crate::stark::verify_batch_proof(&mut b, shape, Some(commitment), &public_values, &proof)?;
-    for value in commitment.into_iter().chain(cpu).chain(image) {
-        b.public(value);
+    match exposure {
+        Exposure::Everything => {
+            for value in commitment.into_iter().chain(cpu).chain(image) {
+                b.public(value);
+            }
+        }
+        Exposure::Statement => {
+            for value in check_statement(&mut b, commitment, &cpu, &image) {
+                b.public(value);
+            }
+        }
     }
     Ok(b.build()?)
+}
+
+/// Asserts the EVM statement on a verified proof's public values — the run starts at the
+/// entry with a sequential next pc (no delay slot pending), ends in HALT and exits with 0 —
+/// and returns the [`statement`] values to expose.
+fn check_statement(
+    b: &mut Builder,
+    commitment: DigestVar,
+    cpu: &[Felt],
+    image: &[Felt],
+) -> Vec<Felt> {
+    let entry = cpu[cpu_public::INITIAL_PC];
+    let after_entry = b.add_const(entry, Val::from_u32(4));
+    b.assert_eq(cpu[cpu_public::INITIAL_NEXT_PC], after_entry);
+    b.assert_eq_const(cpu[cpu_public::HALTED], Val::ONE);
+    for limb in IMAGE_EXIT_CODE {
+        b.assert_eq_const(image[limb], Val::ZERO);
+    }
+    let mut exposed = commitment.to_vec();
+    exposed.push(entry);
+    exposed.extend(IMAGE_DIGEST.map(|limb| image[limb]));
+    exposed
 }
 
 impl MipsShardVerifier {
@@ -132,6 +200,23 @@ impl MipsShardVerifier {
     /// program of the EVM shape: only the shape is taken from it (its fixed tables' commitment
     /// is not part of the program).
     pub fn new(settings: &FriSettings, reference: &EvmProgram) -> Result<Self, MipsVerifierError> {
+        Self::with_exposure(settings, reference, Exposure::Everything)
+    }
+
+    /// The verifier program that also checks the EVM statement (start at the entry, halted,
+    /// exit code 0) and exposes only [`statement`]'s values.
+    pub fn statement(
+        settings: &FriSettings,
+        reference: &EvmProgram,
+    ) -> Result<Self, MipsVerifierError> {
+        Self::with_exposure(settings, reference, Exposure::Statement)
+    }
+
+    fn with_exposure(
+        settings: &FriSettings,
+        reference: &EvmProgram,
+        exposure: Exposure,
+    ) -> Result<Self, MipsVerifierError> {
         let shape = StarkVerifierShape::new(settings, &reference.airs(), &degree_bits())?;
         if shape.preprocessed_commitment.is_none() {
             return Err(MipsVerifierError::Shape(
@@ -150,10 +235,20 @@ impl MipsShardVerifier {
             num_cpu: shape.proof.instances[CPU_INSTANCE].num_public_values,
             num_image: shape.proof.instances[IMAGE_INSTANCE].num_public_values,
         };
-        let program = build_program(&shape, &layout)?;
+        if layout.num_cpu != cpu_public::COUNT || layout.num_image != IMAGE_PUBLIC_VALUES {
+            return Err(MipsVerifierError::Shape(format!(
+                "the EVM shape exposes {} CPU and {} image values, expected {} and {}",
+                layout.num_cpu,
+                layout.num_image,
+                cpu_public::COUNT,
+                IMAGE_PUBLIC_VALUES
+            )));
+        }
+        let program = build_program(&shape, &layout, exposure)?;
         Ok(Self {
             shape,
             layout,
+            exposure,
             program,
         })
     }
@@ -168,6 +263,19 @@ impl MipsShardVerifier {
 
     pub fn layout(&self) -> ExposedLayout {
         self.layout
+    }
+
+    /// The public values a run of this program on `witness` exposes.
+    pub fn exposed(&self, witness: &MipsVerifierWitness) -> Vec<Val> {
+        match self.exposure {
+            Exposure::Everything => witness.exposed(),
+            Exposure::Statement => {
+                let mut values = witness.preprocessed_commitment.to_vec();
+                values.push(witness.cpu[cpu_public::INITIAL_PC]);
+                values.extend(&witness.image[IMAGE_DIGEST]);
+                values
+            }
+        }
     }
 
     /// The witness of `proof` of a run of `program`. The proof must verify natively (checked
@@ -389,6 +497,91 @@ mod tests {
         assert!(rejects(&w), "final polynomial");
         // Untampered, it still passes (the rejections above are the tampering's).
         assert!(!rejects(&f.witness));
+    }
+
+    /// The statement program: exposes the commitment, the entry and the digest, and fails
+    /// for a run that did not start at the entry, did not halt, or exited non-zero.
+    #[test]
+    fn the_statement_program_checks_the_evm_statement() {
+        let f = fixture();
+        let verifier = MipsShardVerifier::statement(&TEST_FRI, &f.program).unwrap();
+        let execution = execute(verifier.program(), &f.witness.stream()).unwrap();
+        let exposed = &execution.public_values;
+        assert_eq!(exposed.len(), statement::LEN);
+        assert_eq!(exposed, &verifier.exposed(&f.witness));
+        assert_eq!(
+            &exposed[statement::COMMITMENT],
+            f.witness.preprocessed_commitment.as_slice()
+        );
+        assert_eq!(
+            exposed[statement::ENTRY],
+            Val::from_u32(f.program.program().entry)
+        );
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&f.proof.committed).into();
+        assert_eq!(
+            &exposed[statement::DIGEST],
+            &zkmips_prover::evm::image_public_values(0, &digest)[IMAGE_DIGEST]
+        );
+
+        // Tampered public values fail inside the proof verification already; the statement
+        // checks themselves are tested on free values below.
+        let rejects = |w: &MipsVerifierWitness| execute(verifier.program(), &w.stream()).is_err();
+        let mut w = f.witness.clone();
+        w.image[IMAGE_DIGEST.start + 3] += Val::ONE;
+        assert!(rejects(&w), "digest limb");
+        assert!(!rejects(&f.witness));
+    }
+
+    /// The statement checks on free (unproven) values: a run that starts elsewhere than its
+    /// entry, starts with a pending delay slot, did not halt or exited non-zero is refused.
+    #[test]
+    fn statement_checks_refuse_every_violation() {
+        let entry = 0x0040_0120u32;
+        let mut cpu = vec![Val::ZERO; cpu_public::COUNT];
+        cpu[cpu_public::INITIAL_PC] = Val::from_u32(entry);
+        cpu[cpu_public::INITIAL_NEXT_PC] = Val::from_u32(entry + 4);
+        cpu[cpu_public::FINAL_PC] = Val::from_u32(entry + 0x40);
+        cpu[cpu_public::CYCLES] = Val::from_u32(99);
+        cpu[cpu_public::HALTED] = Val::ONE;
+        let digest: [u8; 32] = core::array::from_fn(|i| (i * 37 + 5) as u8);
+        let image = zkmips_prover::evm::image_public_values(0, &digest);
+        let commitment: Vec<Val> = (0..8).map(|i| Val::from_u32(1000 + i)).collect();
+
+        let mut b = Builder::new();
+        let commitment_vars: DigestVar = core::array::from_fn(|_| b.witness());
+        let cpu_vars: Vec<Felt> = (0..cpu.len()).map(|_| b.witness()).collect();
+        let image_vars: Vec<Felt> = (0..image.len()).map(|_| b.witness()).collect();
+        for value in check_statement(&mut b, commitment_vars, &cpu_vars, &image_vars) {
+            b.public(value);
+        }
+        let program = b.build().unwrap();
+        let run = |cpu: &[Val], image: &[Val]| {
+            let mut stream = commitment.clone();
+            stream.extend(cpu);
+            stream.extend(image);
+            execute(&program, &stream).map(|e| e.public_values)
+        };
+
+        let exposed = run(&cpu, &image).unwrap();
+        let mut expected = commitment.clone();
+        expected.push(Val::from_u32(entry));
+        expected.extend(&image[IMAGE_DIGEST]);
+        assert_eq!(exposed, expected);
+
+        let mut bad = cpu.clone();
+        bad[cpu_public::INITIAL_NEXT_PC] = Val::from_u32(entry + 8);
+        assert!(run(&bad, &image).is_err(), "pending delay slot");
+        let mut bad = cpu.clone();
+        bad[cpu_public::INITIAL_PC] = Val::from_u32(entry + 4);
+        assert!(run(&bad, &image).is_err(), "started past the entry");
+        let mut bad = cpu.clone();
+        bad[cpu_public::HALTED] = Val::ZERO;
+        assert!(run(&bad, &image).is_err(), "not halted");
+        for limb in IMAGE_EXIT_CODE {
+            let mut bad = image.clone();
+            bad[limb] = Val::ONE;
+            assert!(run(&cpu, &bad).is_err(), "exit code limb {limb}");
+        }
     }
 
     #[test]
