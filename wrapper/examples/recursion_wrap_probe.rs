@@ -11,7 +11,7 @@
 //! - `shrink`: a verifier of a proof of `verifier` under the production inner settings (a
 //!   verifier of a verifier program: the shape of the last recursion layer).
 //! - `mips`: the final form's chain — fibonacci proven as an EVM-shape MIPS shard, its
-//!   verifier program (`zkmips_recursion::mips`, the "compress" layer) proven under
+//!   statement program (`MipsShardVerifier::statement`, the "compress" layer) proven under
 //!   [`COMPRESS_FRI`], and the verifier of that proof (the "shrink" layer) wrapped.
 //!
 //! Usage: `cargo run --release -p zkmips-wrapper --example recursion_wrap_probe -- \
@@ -114,7 +114,7 @@ fn verifier_of(
 }
 
 /// The compress layer of fibonacci: the EVM-shape MIPS shard proven under [`COMPRESS_FRI`],
-/// the verifier program of such proofs and its witness stream for this one.
+/// the statement program verifying such proofs and its witness stream for this one.
 fn mips_compress() -> (RecursionMachine, Vec<Val>) {
     let read = |path: &str| {
         let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -130,7 +130,8 @@ fn mips_compress() -> (RecursionMachine, Vec<Val>) {
     )
     .expect("MIPS shard proof");
     println!("  MIPS shard proof: {:.1?}", start.elapsed());
-    let verifier = MipsShardVerifier::new(&COMPRESS_FRI, &program).expect("compress program");
+    let verifier =
+        MipsShardVerifier::statement(&COMPRESS_FRI, &program).expect("compress program");
     let stream = verifier
         .witness(&program, &shard)
         .expect("shard witness")
