@@ -96,6 +96,17 @@ pub const INNER_FRI: FriSettings = FriSettings {
     max_log_arity: 1,
 };
 
+/// Inner settings for proofs that a recursion program verifies (the MIPS shard and the
+/// compress layer of the EVM path, docs/RECURSION.md §0): blowup 8, folding arity 8, 28 queries
+/// plus 16 bits of grinding (about 100 conjectured bits, as [`INNER_FRI`]) — the cheapest
+/// verifier program measured (BENCHMARKS.md "Recursion").
+pub const COMPRESS_FRI: FriSettings = FriSettings {
+    log_blowup: 3,
+    max_log_arity: 3,
+    num_queries: 28,
+    ..INNER_FRI
+};
+
 impl FriSettings {
     /// The `p3-fri` parameter struct for these settings and the given commitment scheme.
     pub const fn fri_parameters<M>(&self, mmcs: M) -> FriParameters<M> {

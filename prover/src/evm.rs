@@ -202,6 +202,35 @@ impl EvmProgram {
         Ok(*self.commitment.get_or_init(|| root))
     }
 
+    /// The root of the *inner* commitment to the fixed tables under
+    /// `inner_config_with(settings)`: what the recursion program verifying this program's
+    /// shard proofs exposes (`zkmips_recursion::mips`).
+    pub fn inner_preprocessed_commitment(
+        &self,
+        settings: &crate::config::FriSettings,
+    ) -> Result<[Val; 8], EvmError> {
+        let config = crate::config::inner_config_with(settings);
+        let data = ProverData::from_airs_and_degrees(&config, &self.airs(), &degree_bits())
+            .map_err(|e| EvmError::Program(format!("fixed tables: {e}")))?;
+        let global = data
+            .common
+            .preprocessed
+            .ok_or_else(|| EvmError::Program("no fixed tables".into()))?;
+        Ok(global.commitment[0])
+    }
+
+    /// The programVKey of the compressed EVM path: [`compressed_vkey_of`] the inner commitment
+    /// under `settings` (the compress layer's) and the entry point.
+    pub fn compressed_vkey(
+        &self,
+        settings: &crate::config::FriSettings,
+    ) -> Result<EvmVkey, EvmError> {
+        Ok(compressed_vkey_of(
+            &self.inner_preprocessed_commitment(settings)?,
+            self.program.entry,
+        ))
+    }
+
     pub fn vkey(&self) -> Result<EvmVkey, EvmError> {
         Ok(evm_vkey_of(
             self.preprocessed_commitment()?,
@@ -213,6 +242,21 @@ impl EvmProgram {
 /// `log2` heights of the EVM shape, in [`evm_airs`](EvmProgram::airs) order.
 pub fn degree_bits() -> Vec<usize> {
     EVM_SHAPE.iter().map(|&(_, log)| log).collect()
+}
+
+/// The programVKey of the compressed EVM path: `compress(pack(C), entry)` with the outer
+/// Poseidon2 compression, `C` the 8-element inner commitment root packed into one BN254 element
+/// as `Σ C_i · 2^(31 i)` (248 bits: injective on canonical values).
+pub fn compressed_vkey_of(commitment: &[Val; 8], entry: u32) -> EvmVkey {
+    use p3_field::PrimeField32;
+    let mut packed = Bn254::ZERO;
+    let mut weight = Bn254::ONE;
+    let shift = Bn254::from_u64(1 << 31);
+    for value in commitment {
+        packed += weight * Bn254::from_u32(value.as_canonical_u32());
+        weight *= shift;
+    }
+    evm_vkey_of(packed, entry)
 }
 
 /// [`EvmVkey`] from the preprocessed commitment root and the entry point.

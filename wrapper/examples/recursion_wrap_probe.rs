@@ -25,7 +25,7 @@ use std::time::Instant;
 use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal};
 use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
-use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
+use zkmips_prover::config::{COMPRESS_FRI, FriSettings, INNER_FRI, inner_config_with};
 use zkmips_prover::evm::EvmProgram;
 use zkmips_prover::outer::{OUTER_FRI, outer_config};
 use zkmips_recursion::builder::{Builder, Felt};
@@ -44,16 +44,6 @@ const INNER_FEW_QUERIES: FriSettings = FriSettings {
     batch_pow_bits: 1,
     lookup_pow_bits: 1,
     ood_pow_bits: 1,
-    ..INNER_FRI
-};
-
-/// Recursion-friendly inner settings for the MIPS shard and the compress layer (blowup 8,
-/// folding arity 8, 28 queries + 16 bits of grinding: the cheapest verifier program measured,
-/// BENCHMARKS.md "Recursion").
-const COMPRESS_FRI: FriSettings = FriSettings {
-    log_blowup: 3,
-    max_log_arity: 3,
-    num_queries: 28,
     ..INNER_FRI
 };
 
@@ -130,8 +120,7 @@ fn mips_compress() -> (RecursionMachine, Vec<Val>) {
     )
     .expect("MIPS shard proof");
     println!("  MIPS shard proof: {:.1?}", start.elapsed());
-    let verifier =
-        MipsShardVerifier::statement(&COMPRESS_FRI, &program).expect("compress program");
+    let verifier = MipsShardVerifier::statement(&COMPRESS_FRI, &program).expect("compress program");
     let stream = verifier
         .witness(&program, &shard)
         .expect("shard witness")

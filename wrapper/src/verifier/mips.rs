@@ -35,6 +35,7 @@ use super::batch::{
 use super::circuit::base_witness;
 use super::witness::WitnessError;
 use crate::Fr;
+use crate::koalabear::KbVar;
 use crate::solidity::{EncodingError, groth16_public_inputs};
 
 /// Name of the circuit in the key cache; its version is [`EVM_STATEMENT_VERSION`] (checked by a
@@ -148,6 +149,35 @@ fn limb_bits(
     Ok(bits)
 }
 
+/// publicValuesDigest from the digest's 16 limbs: byte `i` of the digest (memory order) weighs
+/// 2^(8(31 - i)) in the big-endian integer; limb `j` holds bytes 2j (low) and 2j + 1. Bits at
+/// or above 2^253 are the mask. Each limb is proven below 2^16 by its bit decomposition.
+pub(crate) fn digest_from_limbs(
+    cs: &ConstraintSystemRef<Fr>,
+    limbs: &[KbVar],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    if limbs.len() != DIGEST_LIMBS {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    let mut sum = FpVar::zero();
+    for (j, limb) in limbs.iter().enumerate() {
+        let value = limb.value().map(|v| {
+            use p3_field::PrimeField32;
+            v.as_canonical_u32()
+        });
+        let bits = limb_bits(cs, limb.fp(), value)?;
+        for (k, bit) in bits.iter().enumerate() {
+            let byte = 2 * j + k / 8;
+            let exponent = 8 * (31 - byte) + k % 8;
+            if exponent < 253 {
+                let weight = Fr::from(2u64).pow([exponent as u64]);
+                sum += FpVar::from(bit.clone()) * weight;
+            }
+        }
+    }
+    Ok(sum)
+}
+
 impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let [vkey_value, digest_value] = self.public_inputs;
@@ -191,27 +221,8 @@ impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
             limb.fp().enforce_equal(&FpVar::zero())?;
         }
 
-        // publicValuesDigest: byte `i` of the digest (memory order) weighs 2^(8(31 - i)) in the
-        // big-endian integer; limb `j` holds bytes 2j (low) and 2j + 1. Bits at or above 2^253
-        // are the mask.
-        let mut sum = FpVar::zero();
-        for j in 0..DIGEST_LIMBS {
-            let limb = &image[IMAGE_DIGEST + j];
-            let value = limb.value().map(|v| {
-                use p3_field::PrimeField32;
-                v.as_canonical_u32()
-            });
-            let bits = limb_bits(&cs, limb.fp(), value)?;
-            for (k, bit) in bits.iter().enumerate() {
-                let byte = 2 * j + k / 8;
-                let exponent = 8 * (31 - byte) + k % 8;
-                if exponent < 253 {
-                    let weight = Fr::from(2u64).pow([exponent as u64]);
-                    sum += FpVar::from(bit.clone()) * weight;
-                }
-            }
-        }
-        sum.enforce_equal(&digest)?;
+        digest_from_limbs(&cs, &image[IMAGE_DIGEST..IMAGE_DIGEST + DIGEST_LIMBS])?
+            .enforce_equal(&digest)?;
 
         synthesize_batch_stark_with(&cs, self.shape, &public, Some(commitment), &self.witness)
             .map(|_| ())

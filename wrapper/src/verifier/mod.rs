@@ -13,6 +13,7 @@
 
 pub mod batch;
 pub mod circuit;
+pub mod compressed;
 pub mod mips;
 pub mod pcs;
 pub mod witness;
