@@ -11,25 +11,11 @@ use p3_koala_bear::KoalaBear;
 use p3_lookup::{Count, InteractionBuilder, PermutationCheckBus};
 use p3_matrix::dense::RowMajorMatrix;
 use zkmips_prover::config::FriSettings;
-use zkmips_prover::outer::{OUTER_FRI, OuterConfig, outer_config_with};
+use zkmips_prover::outer::{OUTER_FRI, OuterConfig, WRAP_TEST_FRI, outer_config_with};
 
 use zkmips_wrapper::Fr;
 use zkmips_wrapper::koalabear::KoalaBearExt;
 use zkmips_wrapper::verifier::batch::{BatchStarkVerifierCircuit, synthesize_batch_stark};
-
-/// Fast settings: few queries, every grinding site active (lookup PoW included), and a fold
-/// schedule that rolls in two shorter inputs (LDE heights 2^8, 2^6, 2^5 → 2^3).
-const TEST_FRI: FriSettings = FriSettings {
-    log_blowup: 2,
-    num_queries: 3,
-    query_pow_bits: 3,
-    commit_pow_bits: 2,
-    batch_pow_bits: 2,
-    lookup_pow_bits: 2,
-    ood_pow_bits: 2,
-    log_final_poly_len: 1,
-    max_log_arity: 2,
-};
 
 /// The bus: `(t, t²)` pairs.
 const SQUARES: PermutationCheckBus<'static> = PermutationCheckBus::new("squares");
@@ -190,8 +176,8 @@ fn batch_proof(
 }
 
 fn test_circuit() -> BatchStarkVerifierCircuit {
-    let (proof, public) = batch_proof(&TEST_FRI, 4, 3);
-    BatchStarkVerifierCircuit::new(&TEST_FRI, &AIRS, &proof, &public).expect("witness")
+    let (proof, public) = batch_proof(&WRAP_TEST_FRI, 4, 3);
+    BatchStarkVerifierCircuit::new(&WRAP_TEST_FRI, &AIRS, &proof, &public).expect("witness")
 }
 
 /// Synthesizes the circuit and checks the constraints. Synthesis must succeed even for a
@@ -268,7 +254,7 @@ fn honest_batch_proof_satisfies_the_circuit() {
 
 #[test]
 fn a_batch_without_lookups_or_preprocessed_traces_is_verified() {
-    let config = outer_config_with(&TEST_FRI);
+    let config = outer_config_with(&WRAP_TEST_FRI);
     let airs = [TestAir::Plain, TestAir::Plain];
     let (first, first_public) = squares_trace(3, 4);
     let (second, second_public) = squares_trace(7, 3);
@@ -288,7 +274,7 @@ fn a_batch_without_lookups_or_preprocessed_traces_is_verified() {
     let proof = prove_batch(&config, &instances, &data).expect("prove");
     let public = vec![first_public, second_public];
     let circuit =
-        BatchStarkVerifierCircuit::new(&TEST_FRI, &airs, &proof, &public).expect("witness");
+        BatchStarkVerifierCircuit::new(&WRAP_TEST_FRI, &airs, &proof, &public).expect("witness");
     assert!(circuit.shape.preprocessed_commitment.is_none());
     assert!(circuit.witness.permutation_commitment.is_none());
     assert!(circuit.witness.lookup_pow_witness.is_none());
@@ -307,9 +293,9 @@ fn a_batch_without_lookups_or_preprocessed_traces_is_verified() {
 
 #[test]
 fn a_proof_for_other_public_values_is_not_wrapped() {
-    let (proof, mut public) = batch_proof(&TEST_FRI, 4, 3);
+    let (proof, mut public) = batch_proof(&WRAP_TEST_FRI, 4, 3);
     public[2][0] += KoalaBear::ONE;
-    assert!(BatchStarkVerifierCircuit::new(&TEST_FRI, &AIRS, &proof, &public).is_err());
+    assert!(BatchStarkVerifierCircuit::new(&WRAP_TEST_FRI, &AIRS, &proof, &public).is_err());
 }
 
 #[test]

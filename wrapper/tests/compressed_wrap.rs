@@ -12,7 +12,7 @@ use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
 use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
 use zkmips_prover::evm::EvmProgram;
-use zkmips_prover::outer::outer_config_with;
+use zkmips_prover::outer::{WRAP_TEST_FRI, outer_config_with};
 use zkmips_recursion::layers::VerifierLayer;
 use zkmips_recursion::machine::{Poseidon2Layout, RecursionMachine, table};
 use zkmips_recursion::mips::{MipsShardVerifier, prove_mips_shard, statement};
@@ -31,19 +31,6 @@ const INNER_TEST_FRI: FriSettings = FriSettings {
     lookup_pow_bits: 1,
     ood_pow_bits: 1,
     ..INNER_FRI
-};
-
-/// Outer settings of the shrink proof: few queries, every grinding site active.
-const WRAP_TEST_FRI: FriSettings = FriSettings {
-    log_blowup: 2,
-    num_queries: 3,
-    query_pow_bits: 3,
-    commit_pow_bits: 2,
-    batch_pow_bits: 2,
-    lookup_pow_bits: 2,
-    ood_pow_bits: 2,
-    log_final_poly_len: 1,
-    max_log_arity: 2,
 };
 
 fn read(path: &str) -> Vec<u8> {

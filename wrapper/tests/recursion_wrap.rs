@@ -10,7 +10,7 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, Optimization
 use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
 use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
-use zkmips_prover::outer::{OUTER_FRI, OuterConfig, outer_config_with};
+use zkmips_prover::outer::{OUTER_FRI, OuterConfig, WRAP_TEST_FRI, outer_config_with};
 use zkmips_recursion::builder::{Builder, Felt};
 use zkmips_recursion::chips::MIN_HEIGHT;
 use zkmips_recursion::ir::{PERM_WIDTH, Val};
@@ -20,20 +20,6 @@ use zkmips_recursion::machine::{Poseidon2Layout, RecursionMachine, RecursionProo
 use zkmips_wrapper::Fr;
 use zkmips_wrapper::koalabear::KoalaBearExt;
 use zkmips_wrapper::verifier::batch::{BatchStarkVerifierCircuit, synthesize_batch_stark};
-
-/// Cheap outer settings for the satisfiability and tamper tests: few queries, every grinding
-/// site active.
-const WRAP_TEST_FRI: FriSettings = FriSettings {
-    log_blowup: 2,
-    num_queries: 3,
-    query_pow_bits: 3,
-    commit_pow_bits: 2,
-    batch_pow_bits: 2,
-    lookup_pow_bits: 2,
-    ood_pow_bits: 2,
-    log_final_poly_len: 1,
-    max_log_arity: 2,
-};
 
 /// Inner settings of the proof the verifier program checks: the inner FRI shape (blowup 2,
 /// binary folding) with few queries and light grinding, so the program stays small.

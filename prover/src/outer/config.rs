@@ -62,6 +62,21 @@ pub const OUTER_FRI: FriSettings = FriSettings {
     max_log_arity: 3,
 };
 
+/// Outer settings for **tests only** (NOT secure): 3 queries, light grinding at every site, rate
+/// 1/4, arity up to 4 and a 2-coefficient final polynomial — every part of the transcript runs,
+/// and a wrap circuit over such a proof is small enough to synthesize many times in a test.
+pub const WRAP_TEST_FRI: FriSettings = FriSettings {
+    log_blowup: 2,
+    num_queries: 3,
+    query_pow_bits: 3,
+    commit_pow_bits: 2,
+    batch_pow_bits: 2,
+    lookup_pow_bits: 2,
+    ood_pow_bits: 2,
+    log_final_poly_len: 1,
+    max_log_arity: 2,
+};
+
 /// Merkle leaf hasher and node compressor over the outer permutation.
 pub fn outer_val_mmcs(perm: &OuterPerm) -> OuterValMmcs {
     // KoalaBear (< 2^31) is strictly smaller than BN254 Fr, the only error condition.

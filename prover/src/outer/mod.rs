@@ -10,6 +10,6 @@ pub mod poseidon2_bn254_constants;
 pub use config::{
     OUTER_COLLISION_BITS, OUTER_FRI, OuterChallenge, OuterChallengeMmcs, OuterChallenger,
     OuterCompress, OuterConfig, OuterDft, OuterHash, OuterPcs, OuterVal, OuterValMmcs,
-    outer_config, outer_config_with, outer_config_with_fri, outer_val_mmcs,
+    WRAP_TEST_FRI, outer_config, outer_config_with, outer_config_with_fri, outer_val_mmcs,
 };
 pub use poseidon2::{OuterPerm, bn254_from_hex, hex_to_limbs, outer_perm};
