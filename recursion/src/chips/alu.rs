@@ -174,12 +174,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for AluChip {
         let main = builder.main();
         let row: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
         let (a, b, out) = (&row[..d], &row[d..2 * d], &row[2 * d..3 * d]);
-        let prep: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+        let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
         let flag = |op: AluOp| prep[prep::FLAGS + flag_index(op)].clone();
 
         // The flags come from the program, but the LogUp count bound below relies on them

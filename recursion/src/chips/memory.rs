@@ -121,12 +121,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for MemoryChip {
             .iter()
             .map(|&v| v.into())
             .collect();
-        let prep: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+        let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
 
         let is_const = prep[prep::IS_CONST].clone();
         let is_base = prep[prep::IS_BASE].clone();

@@ -34,6 +34,25 @@ pub const MEMORY_BUS: LookupBus<'static> = LookupBus::new("recursion_memory");
 /// Width of a [`MEMORY_BUS`] message.
 pub const MEMORY_MESSAGE_WIDTH: usize = 5;
 
+/// The [`MEMORY_BUS`] message of a base value at `address`: `[address, value, 0, 0, 0]`.
+pub(crate) fn base_cell<E: p3_field::PrimeCharacteristicRing>(
+    address: E,
+    value: E,
+) -> [E; MEMORY_MESSAGE_WIDTH] {
+    [address, value, E::ZERO, E::ZERO, E::ZERO]
+}
+
+/// The current row of a table's preprocessed part, as expressions.
+pub(crate) fn preprocessed_row<AB: p3_air::AirBuilder>(builder: &AB) -> Vec<AB::Expr> {
+    use p3_air::WindowAccess;
+    builder
+        .preprocessed()
+        .current_slice()
+        .iter()
+        .map(|&v| v.into())
+        .collect()
+}
+
 /// Smallest trace height the batch prover accepts.
 pub const MIN_HEIGHT: usize = 2;
 

@@ -172,38 +172,21 @@ where
             .iter()
             .map(|&v| v.into())
             .collect();
-        let prep: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+        let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
         let is_real = prep[prep::IS_REAL].clone();
         builder.assert_bool(is_real.clone());
 
         for i in 0..PERM_WIDTH {
             MEMORY_BUS.lookup_key(
                 builder,
-                [
-                    prep[prep::IN_ADDR + i].clone(),
-                    inputs[i].clone(),
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                ],
+                super::base_cell(prep[prep::IN_ADDR + i].clone(), inputs[i].clone()),
                 Count::bounded(is_real.clone(), 1),
             );
         }
         for i in 0..PERM_WIDTH {
             MEMORY_BUS.table_entry(
                 builder,
-                [
-                    prep[prep::OUT_ADDR + i].clone(),
-                    outputs[i].clone(),
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                ],
+                super::base_cell(prep[prep::OUT_ADDR + i].clone(), outputs[i].clone()),
                 prep[prep::OUT_MULT + i].clone(),
             );
         }

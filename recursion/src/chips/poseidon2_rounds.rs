@@ -257,12 +257,7 @@ where
             core::array::from_fn(|i| main.current_slice()[cols::STATE + i].into());
         let next: [AB::Expr; PERM_WIDTH] =
             core::array::from_fn(|i| main.next_slice()[cols::STATE + i].into());
-        let prep: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+        let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
         let rc: [AB::Expr; PERM_WIDTH] = core::array::from_fn(|i| prep[prep::RC + i].clone());
 
         let after_initial = apply(&state, true, None, None);
@@ -286,13 +281,7 @@ where
         for i in 0..PERM_WIDTH {
             MEMORY_BUS.table_entry(
                 builder,
-                [
-                    prep[prep::ADDR + i].clone(),
-                    state[i].clone(),
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                    AB::Expr::ZERO,
-                ],
+                super::base_cell(prep[prep::ADDR + i].clone(), state[i].clone()),
                 prep[prep::MULT + i].clone(),
             );
         }

@@ -101,12 +101,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChi
     fn eval(&self, builder: &mut AB) {
         let main = builder.main();
         let value: AB::Expr = main.current_slice()[0].into();
-        let prep: Vec<AB::Expr> = builder
-            .preprocessed()
-            .current_slice()
-            .iter()
-            .map(|&v| v.into())
-            .collect();
+        let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
         let publics: Vec<AB::Expr> = builder.public_values().iter().map(|&v| v.into()).collect();
         let is_real = prep[prep::IS_REAL].clone();
         // Preprocessed, so fixed by the program; asserted anyway because the lookup's count
@@ -119,13 +114,7 @@ impl<AB: PermutationAirBuilder + InteractionBuilder> Air<AB> for PublicValuesChi
         builder.assert_zero(binding);
         MEMORY_BUS.lookup_key(
             builder,
-            [
-                prep[prep::ADDR].clone(),
-                value,
-                AB::Expr::ZERO,
-                AB::Expr::ZERO,
-                AB::Expr::ZERO,
-            ],
+            super::base_cell(prep[prep::ADDR].clone(), value),
             Count::bounded(is_real, 1),
         );
     }
