@@ -19,7 +19,7 @@ use zkmips_recursion::mips::{MipsShardVerifier, prove_mips_shard, statement};
 use zkmips_wrapper::Fr;
 use zkmips_wrapper::koalabear::KoalaBearExt;
 use zkmips_wrapper::solidity::groth16_public_inputs;
-use zkmips_wrapper::verifier::compressed::CompressedWrapCircuit;
+use zkmips_wrapper::verifier::compressed::{CompressedWrapCircuit, digest_bytes};
 
 /// Inner settings of the MIPS shard and compress proofs: every grinding site and folding
 /// round, few queries (the verifier programs stay small).
@@ -134,14 +134,7 @@ fn the_honest_wrap_is_satisfied_and_tampering_is_not() {
     assert_rejected(
         |c| {
             c.statement[statement::DIGEST.start] += KoalaBear::ONE;
-            let limbs = &c.statement[statement::DIGEST];
-            let mut bytes = [0u8; 32];
-            for (j, limb) in limbs.iter().enumerate() {
-                use p3_field::PrimeField32;
-                bytes[2 * j] = limb.as_canonical_u32() as u8;
-                bytes[2 * j + 1] = (limb.as_canonical_u32() >> 8) as u8;
-            }
-            bytes[0] &= 0x1f;
+            let bytes = digest_bytes(&c.statement[statement::DIGEST]);
             c.public_inputs[1] = zkmips_wrapper::solidity::fr_from_be_bytes(&bytes).unwrap();
         },
         "a digest limb with its digest",

@@ -49,7 +49,7 @@ pub struct CompressedWrapCircuit {
 }
 
 /// The 32-byte publicValuesDigest (top 3 bits cleared) the 16 digest limbs encode.
-fn digest_bytes(limbs: &[KoalaBear]) -> [u8; 32] {
+pub fn digest_bytes(limbs: &[KoalaBear]) -> [u8; 32] {
     let mut digest = [0u8; 32];
     for (j, limb) in limbs.iter().enumerate() {
         let value = limb.as_canonical_u32();
