@@ -60,7 +60,7 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
     };
     let start = Instant::now();
     let keys = cache
-        .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
+        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
         .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
     eprintln!(
         "Groth16 keys {} {} in {:.1} s",

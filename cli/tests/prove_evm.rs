@@ -1,9 +1,10 @@
 //! `zkmips prove --evm` end to end on the fibonacci example (a run that fills the EVM shape's
 //! CPU table): the command proves, wraps in Groth16 and verifies in the in-process EVM; it
 //! reproduces the committed Foundry fixture byte for byte (which `forge test` verifies on chain);
-//! and the Groth16 circuit is satisfied by the written STARK proof (its size guarded) and
-//! unsatisfied when a public input, the entry or the exit code is altered (tampering with the
-//! STARK proof itself: `wrapper/tests/batch_verifier.rs`).
+//! and the Groth16 circuit is satisfied by the written STARK proof (its size guarded). The
+//! circuit's rejections of an altered public input, entry or exit code run on the same statement
+//! at test size (`wrapper/tests/mips_wrap.rs`); tampering with the STARK proof itself:
+//! `wrapper/tests/batch_verifier.rs`.
 //!
 //! The Groth16 keys come from the shared cache (`target/zkmips-keys`, derived from the dev seed on
 //! first use).
@@ -16,26 +17,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
-use p3_field::PrimeCharacteristicRing;
-use p3_koala_bear::KoalaBear;
 use support::{scratch_dir, zkmips_bin};
 use zkmips_prover::evm::{EvmProgram, EvmProof};
-use zkmips_wrapper::Fr;
 use zkmips_wrapper::verifier::mips::MipsWrapCircuit;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn satisfied(circuit: MipsWrapCircuit) -> bool {
-    let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    // A synthesis error (a shape the circuit refuses) is a rejection too.
-    circuit.generate_constraints(cs.clone()).is_ok() && cs.is_satisfied().unwrap()
-}
-
 #[test]
-fn prove_evm_writes_the_committed_fixture_and_the_circuit_rejects_tampering() {
+fn prove_evm_writes_the_committed_fixture_and_its_stark_proof_satisfies_the_circuit() {
     let out = scratch_dir(&["prove-evm", "fibonacci"]);
     let output = Command::new(zkmips_bin())
         .current_dir(repo())
@@ -78,30 +69,10 @@ fn prove_evm_writes_the_committed_fixture_and_the_circuit_rejects_tampering() {
     let honest = MipsWrapCircuit::new(&program, &proof).unwrap();
     let cs = ConstraintSystem::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    honest.clone().generate_constraints(cs.clone()).unwrap();
+    honest.generate_constraints(cs.clone()).unwrap();
     assert!(cs.is_satisfied().unwrap(), "the honest witness");
     // Size guard (BENCHMARKS.md): 4,529,939 at the time of writing.
     let constraints = cs.num_constraints();
     println!("wrap circuit: {constraints} constraints");
     assert!(constraints <= 4_600_000, "{constraints} constraints");
-
-    drop(cs);
-
-    // A wrong public input.
-    let one = Fr::from(1u64);
-    let mut vkey = honest.clone();
-    vkey.public_inputs[0] += one;
-    assert!(!satisfied(vkey), "tampered programVKey accepted");
-    let mut digest = honest.clone();
-    digest.public_inputs[1] += one;
-    assert!(!satisfied(digest), "tampered publicValuesDigest accepted");
-
-    // A wrong statement about the run: another entry point (the vkey binds it), a nonzero exit
-    // code (a public value of the image table).
-    let mut other_entry = honest.clone();
-    other_entry.entry += 4;
-    assert!(!satisfied(other_entry), "another entry accepted");
-    let mut exit_code = honest;
-    exit_code.public_values[12][0] = KoalaBear::ONE;
-    assert!(!satisfied(exit_code), "a nonzero exit code accepted");
 }

@@ -42,9 +42,10 @@ use crate::chips::memory_image::{
     ImageEntry, MemoryImageChip, PUBLIC_WORDS, encode_public_words, image_entries,
 };
 use crate::chips::{ByteChip, ByteCounts, MipsAir, ProgramChip, TraceError};
+use crate::config::FriSettings;
 use crate::config::Val;
 use crate::machine::{executor_config, instruction_airs, instruction_traces};
-use crate::outer::{OuterCompress, OuterConfig, outer_config, outer_perm};
+use crate::outer::{OUTER_FRI, OuterCompress, OuterConfig, outer_config_with, outer_perm};
 
 /// Version of the EVM statement (tables, shape, public values, vkey derivation); part of the
 /// Groth16 circuit's name, so a change forces new keys and a new Solidity verifier.
@@ -134,6 +135,9 @@ pub struct EvmProgram {
     program: Program,
     program_chip: ProgramChip,
     image: MemoryImageChip,
+    /// The outer FRI settings its proofs use: [`OUTER_FRI`], except in tests that need the EVM
+    /// statement at a cheaper size ([`EvmProgram::with_fri`]).
+    fri: FriSettings,
     /// The preprocessed commitment root, computed on first use (it costs a commitment of every
     /// fixed table).
     commitment: std::sync::OnceLock<Bn254>,
@@ -160,8 +164,24 @@ impl EvmProgram {
             program,
             program_chip,
             image,
+            fri: OUTER_FRI,
             commitment: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The same program proven and verified under other outer FRI settings. Its vkey changes
+    /// with them (the fixed tables' commitment depends on the blowup); the Groth16 statement and
+    /// the Solidity verifier exist for [`OUTER_FRI`] only, so this is for tests (e.g.
+    /// `WRAP_TEST_FRI`).
+    pub fn with_fri(mut self, settings: FriSettings) -> Self {
+        self.fri = settings;
+        self.commitment = std::sync::OnceLock::new();
+        self
+    }
+
+    /// The outer FRI settings of this program's proofs.
+    pub fn fri(&self) -> &FriSettings {
+        &self.fri
     }
 
     pub fn program(&self) -> &Program {
@@ -192,7 +212,8 @@ impl EvmProgram {
         if let Some(&root) = self.commitment.get() {
             return Ok(root);
         }
-        let data = ProverData::from_airs_and_degrees(&outer_config(), &self.airs(), &degree_bits())
+        let config = outer_config_with(&self.fri);
+        let data = ProverData::from_airs_and_degrees(&config, &self.airs(), &degree_bits())
             .map_err(|e| EvmError::Program(format!("fixed tables: {e}")))?;
         let global = data
             .common
@@ -374,7 +395,7 @@ pub fn prove_evm(
 ) -> Result<EvmProof, EvmError> {
     let (tables, public_values) = evm_run_tables(program, inputs, hints)?;
     let cpu = cpu_public_values(&tables[CPU_INSTANCE].public_values)?;
-    let proof = batch::prove(&outer_config(), &tables)?;
+    let proof = batch::prove(&outer_config_with(&program.fri), &tables)?;
     Ok(EvmProof {
         cpu,
         public_values,
@@ -483,7 +504,7 @@ pub fn verify_evm(program: &EvmProgram, proof: &EvmProof) -> Result<(), EvmError
         return Err(invalid(format!("non-canonical public values {cpu:?}")));
     }
     batch::verify(
-        &outer_config(),
+        &outer_config_with(&program.fri),
         &program.airs(),
         &proof.proof,
         &proof.instance_public_values(),

@@ -2,12 +2,15 @@
 //! than the shape proves and verifies (the CPU table pads with its own rows); a proof is
 //! rejected for another program, other public values, other public values of the CPU or a run
 //! that does not start at the entry; runs outside the statement (too long, never halting,
-//! keccak) are refused before proving. `cli/tests/prove_evm.rs` covers a run filling the shape.
+//! keccak) are refused before proving. The proofs here use the test-only outer settings
+//! (`WRAP_TEST_FRI`: the same statement, a cheaper proof); `cli/tests/prove_evm.rs` covers the
+//! production settings with a run filling the shape.
 
 use std::sync::OnceLock;
 
 use zkmips_executor::Program;
 use zkmips_prover::evm::{EvmError, EvmProgram, EvmProof, prove_evm, verify_evm};
+use zkmips_prover::outer::WRAP_TEST_FRI;
 
 fn read(path: &str) -> Vec<u8> {
     let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -18,11 +21,17 @@ fn example(name: &str) -> Vec<u8> {
     read(&format!("bin/{name}.elf"))
 }
 
+fn evm_program(name: &str) -> EvmProgram {
+    EvmProgram::from_elf(&example(name))
+        .unwrap()
+        .with_fri(WRAP_TEST_FRI)
+}
+
 /// c-sum: about 5k instructions, a third of the CPU table.
 fn c_sum() -> &'static (EvmProgram, EvmProof) {
     static PROOF: OnceLock<(EvmProgram, EvmProof)> = OnceLock::new();
     PROOF.get_or_init(|| {
-        let program = EvmProgram::from_elf(&example("c-sum")).unwrap();
+        let program = evm_program("c-sum");
         let input = read("c-sum/input.txt");
         let proof = prove_evm(&program, vec![input], vec![]).unwrap();
         (program, proof)
@@ -40,7 +49,7 @@ fn a_bundled_example_proves_and_verifies() {
 #[test]
 fn a_proof_is_bound_to_its_program_and_public_values() {
     let (program, proof) = c_sum();
-    let other = EvmProgram::from_elf(&example("fibonacci")).unwrap();
+    let other = evm_program("fibonacci");
     assert!(
         verify_evm(&other, proof).is_err(),
         "another program's fixed tables"
@@ -82,7 +91,7 @@ fn a_proof_is_bound_to_its_program_and_public_values() {
 #[test]
 fn the_vkey_depends_on_the_program() {
     let (program, _) = c_sum();
-    let other = EvmProgram::from_elf(&example("fibonacci")).unwrap();
+    let other = evm_program("fibonacci");
     assert_ne!(program.vkey().unwrap(), other.vkey().unwrap());
 }
 

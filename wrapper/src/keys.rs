@@ -208,7 +208,20 @@ pub fn circuit_digest<C: ConstraintSynthesizer<Fr>>(
         .map_err(|e| synthesis(e.to_string()))?;
     cs.finalize();
     let matrices = cs.to_matrices().map_err(|e| synthesis(e.to_string()))?;
+    Ok(synthesized_circuit_digest(&cs, &matrices))
+}
 
+/// The constraint matrices of a synthesized circuit, by predicate label.
+pub type CircuitMatrices =
+    std::collections::BTreeMap<String, Vec<ark_relations::gr1cs::Matrix<Fr>>>;
+
+/// [`circuit_digest`] of a finalized constraint system and its `matrices` (setup mode, or prove
+/// mode with `construct_matrices`: the matrices do not depend on the witness), so a prover can
+/// check its keys against the synthesis it does anyway.
+pub fn synthesized_circuit_digest(
+    cs: &ConstraintSystemRef<Fr>,
+    matrices: &CircuitMatrices,
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(b"zkmips/circuit-digest/v1\0");
     for count in [
@@ -219,7 +232,7 @@ pub fn circuit_digest<C: ConstraintSynthesizer<Fr>>(
     ] {
         hasher.update((count as u64).to_le_bytes());
     }
-    for (label, predicate) in &matrices {
+    for (label, predicate) in matrices {
         hasher.update((label.len() as u64).to_le_bytes());
         hasher.update(label.as_bytes());
         hasher.update((predicate.len() as u64).to_le_bytes());
@@ -234,7 +247,7 @@ pub fn circuit_digest<C: ConstraintSynthesizer<Fr>>(
             }
         }
     }
-    Ok(hasher.finalize().into())
+    hasher.finalize().into()
 }
 
 /// Derives the dev keys of a circuit (no cache involved).
@@ -368,6 +381,27 @@ impl KeyCache {
         name: &str,
         circuit: C,
     ) -> Result<CircuitKeys, KeyError> {
+        let current = circuit_digest(name, circuit)?;
+        self.load_entry(name, Some(current))
+    }
+
+    /// [`KeyCache::load_or_derive`] for a prover: a cached entry is loaded with every check
+    /// but the circuit digest, which [`crate::groth16::prove`] checks on the synthesis it does
+    /// anyway (one synthesis of a multi-million-constraint circuit instead of two).
+    pub fn load_or_derive_for_proving<C: ConstraintSynthesizer<Fr> + Clone>(
+        &self,
+        name: &str,
+        circuit: C,
+    ) -> Result<CircuitKeys, KeyError> {
+        match self.load_entry(name, None) {
+            Err(KeyError::Missing { .. }) => self.regenerate(name, circuit),
+            other => other,
+        }
+    }
+
+    /// Loads circuit `name`'s entry; `current` is the circuit's digest when the caller computed
+    /// it (else the returned keys carry the manifest's digest, to be checked by the prover).
+    fn load_entry(&self, name: &str, current: Option<[u8; 32]>) -> Result<CircuitKeys, KeyError> {
         validate_name(name)?;
         let entry = self.entry_dir(name);
         let manifest_path = entry.join(MANIFEST_FILE);
@@ -409,8 +443,9 @@ impl KeyCache {
                 manifest.seed_label
             )));
         }
-        let current = circuit_digest(name, circuit)?;
-        if manifest.circuit_digest != current {
+        if let Some(current) = current
+            && manifest.circuit_digest != current
+        {
             return Err(KeyError::CircuitChanged {
                 path: manifest_path,
                 circuit: name.to_string(),
@@ -437,7 +472,7 @@ impl KeyCache {
         }
         Ok(CircuitKeys {
             circuit: name.to_string(),
-            circuit_digest: current,
+            circuit_digest: manifest.circuit_digest,
             proving_key,
             verifying_key,
             verifying_key_hash: manifest.verifying_key_sha256,

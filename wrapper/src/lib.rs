@@ -17,6 +17,7 @@ pub mod convert;
 pub mod evm;
 pub mod fixture;
 pub mod fri;
+pub mod groth16;
 pub mod keys;
 pub mod koalabear;
 pub mod merkle;

@@ -1,5 +1,6 @@
 //! The Groth16 key cache (wrapper/src/keys.rs): round trip, corruption and circuit-change
-//! detection (on the small stand-in circuit: the real one's setup takes minutes), and that the
+//! detection (on the small stand-in circuit: the real one's setup takes minutes), proving with
+//! the digest checked on the prover's own synthesis (wrapper/src/groth16.rs), and that the
 //! committed Solidity verifier and EVM fixture belong to the cached keys of the real wrap
 //! circuit.
 
@@ -45,6 +46,85 @@ impl ConstraintSynthesizer<Fr> for ChangedCircuit {
         let x = FpVar::new_witness(cs.clone(), || Ok(Fr::from(0u64)))?;
         x.enforce_equal(&(&x * &x))
     }
+}
+
+/// `y = x^3` with `x` public; `extra` adds one more constraint (another circuit).
+#[derive(Clone, Copy)]
+struct CubeCircuit {
+    x: Fr,
+    y: Fr,
+    extra: bool,
+}
+
+impl CubeCircuit {
+    fn new(x: u64, y: u64) -> Self {
+        Self {
+            x: Fr::from(x),
+            y: Fr::from(y),
+            extra: false,
+        }
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for CubeCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        use ark_r1cs_std::alloc::AllocVar;
+        use ark_r1cs_std::eq::EqGadget;
+        use ark_r1cs_std::fields::FieldVar;
+        use ark_r1cs_std::fields::fp::FpVar;
+        let x = FpVar::new_input(cs.clone(), || Ok(self.x))?;
+        let y = FpVar::new_witness(cs.clone(), || Ok(self.y))?;
+        y.enforce_equal(&(&x * &x * &x))?;
+        if self.extra {
+            y.enforce_equal(&(&y * FpVar::one()))?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn proving_checks_the_keys_against_its_own_synthesis() {
+    use ark_groth16::Groth16;
+    use ark_snark::SNARK;
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    use zkmips_wrapper::groth16::{Groth16Error, prove};
+
+    let cache = scratch_cache("prove");
+    let name = "cube-test";
+    let derived = cache
+        .load_or_derive_for_proving(name, CubeCircuit::new(0, 0))
+        .unwrap();
+    assert_eq!(derived.source, KeySource::Derived);
+    // A cached entry loads without synthesizing the circuit: the prover checks the digest.
+    let keys = cache
+        .load_or_derive_for_proving(name, CubeCircuit::new(0, 0))
+        .unwrap();
+    assert_eq!(keys.source, KeySource::Loaded);
+    assert_eq!(keys.circuit_digest, derived.circuit_digest);
+
+    let seed = [7u8; 32];
+    let honest = CubeCircuit::new(3, 27);
+    let proof = prove(honest, &[Fr::from(3u64)], &keys, seed).unwrap();
+    // The same proof as ark-groth16's own prover with the same randomness.
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let expected = Groth16::<ark_bn254::Bn254>::prove(&keys.proving_key, honest, &mut rng).unwrap();
+    assert_eq!(proof, expected);
+
+    let err = prove(CubeCircuit::new(3, 28), &[Fr::from(3u64)], &keys, seed).unwrap_err();
+    assert!(
+        matches!(err, Groth16Error::Rejected { .. }),
+        "wrong witness: {err}"
+    );
+    let changed = CubeCircuit {
+        extra: true,
+        ..honest
+    };
+    let err = prove(changed, &[Fr::from(3u64)], &keys, seed).unwrap_err();
+    assert!(
+        matches!(err, Groth16Error::KeysForAnotherCircuit { .. }),
+        "keys of another circuit: {err}"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! values, the circuit pins what makes a run a run: the CPU starts at `(entry, entry + 4)`, the
 //! machine halted, and the exit code is 0.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ark_ff::Field;
 use ark_r1cs_std::alloc::AllocVar;
@@ -26,6 +26,7 @@ use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
 use zkmips_executor::Program;
 use zkmips_prover::chips::MipsAir;
+use zkmips_prover::config::FriSettings;
 use zkmips_prover::evm::{CPU_INSTANCE, EvmProgram, EvmProof, IMAGE_INSTANCE, degree_bits};
 use zkmips_prover::outer::OUTER_FRI;
 
@@ -54,22 +55,27 @@ const DIGEST_LIMBS: usize = 16;
 /// The shape every EVM proof has (AIRs, heights, FRI settings), built once from a reference
 /// program: nothing in it depends on the program but the preprocessed commitment, which the
 /// circuit takes as a witness.
-pub fn mips_wrap_shape() -> Result<&'static BatchStarkShape, WitnessError> {
-    static SHAPE: OnceLock<BatchStarkShape> = OnceLock::new();
+pub fn mips_wrap_shape() -> Result<Arc<BatchStarkShape>, WitnessError> {
+    static SHAPE: OnceLock<Arc<BatchStarkShape>> = OnceLock::new();
     if let Some(shape) = SHAPE.get() {
-        return Ok(shape);
+        return Ok(shape.clone());
     }
+    let shape = Arc::new(mips_wrap_shape_with(&OUTER_FRI)?);
+    Ok(SHAPE.get_or_init(|| shape).clone())
+}
+
+/// The EVM shape under other outer FRI settings (tests: the statement at a cheaper size).
+pub fn mips_wrap_shape_with(settings: &FriSettings) -> Result<BatchStarkShape, WitnessError> {
     // `lui $v0, 1; syscall`: HALT.
     let reference = EvmProgram::new(Program::from_code(0x0040_0000, &[0x3c02_0001, 0x0000_000c]))
         .map_err(|e| WitnessError::Shape(e.to_string()))?;
-    let shape = BatchStarkShape::new(&OUTER_FRI, &reference.airs(), &degree_bits())?;
-    Ok(SHAPE.get_or_init(|| shape))
+    BatchStarkShape::new(settings, &reference.airs(), &degree_bits())
 }
 
 /// The wrap circuit for one EVM proof (or a blank instance for key generation).
 #[derive(Clone)]
 pub struct MipsWrapCircuit {
-    pub shape: &'static BatchStarkShape,
+    pub shape: Arc<BatchStarkShape>,
     pub entry: u32,
     pub preprocessed_commitment: Fr,
     pub public_values: Vec<Vec<KoalaBear>>,
@@ -81,13 +87,17 @@ pub struct MipsWrapCircuit {
 impl MipsWrapCircuit {
     /// The circuit for `proof` of `program`. Fails if the proof does not verify natively.
     pub fn new(program: &EvmProgram, proof: &EvmProof) -> Result<Self, WitnessError> {
-        let shape = mips_wrap_shape()?;
+        let shape = if *program.fri() == OUTER_FRI {
+            mips_wrap_shape()?
+        } else {
+            Arc::new(mips_wrap_shape_with(program.fri())?)
+        };
         zkmips_prover::evm::verify_evm(program, proof)
             .map_err(|e| WitnessError::Rejected(e.to_string()))?;
         let airs: Vec<MipsAir> = program.airs();
         let public_values = proof.instance_public_values();
         let (own_shape, witness) =
-            extract_batch_stark(&OUTER_FRI, &airs, &proof.proof, &public_values)?;
+            extract_batch_stark(program.fri(), &airs, &proof.proof, &public_values)?;
         if own_shape.batch_seed != shape.batch_seed
             || own_shape.pcs_seed != shape.pcs_seed
             || own_shape.fri_seed != shape.fri_seed
@@ -118,7 +128,6 @@ impl MipsWrapCircuit {
     pub fn blank() -> Result<Self, WitnessError> {
         let shape = mips_wrap_shape()?;
         Ok(Self {
-            shape,
             entry: 0,
             preprocessed_commitment: Fr::from(0u64),
             public_values: shape
@@ -126,8 +135,9 @@ impl MipsWrapCircuit {
                 .iter()
                 .map(|s| vec![KoalaBear::ZERO; s.num_public_values])
                 .collect(),
-            witness: BatchStarkWitness::blank(shape),
+            witness: BatchStarkWitness::blank(&shape),
             public_inputs: [Fr::from(0u64); 2],
+            shape,
         })
     }
 }
@@ -224,7 +234,7 @@ impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
         digest_from_limbs(&cs, &image[IMAGE_DIGEST..IMAGE_DIGEST + DIGEST_LIMBS])?
             .enforce_equal(&digest)?;
 
-        synthesize_batch_stark_with(&cs, self.shape, &public, Some(commitment), &self.witness)
+        synthesize_batch_stark_with(&cs, &self.shape, &public, Some(commitment), &self.witness)
             .map(|_| ())
     }
 }
@@ -247,22 +257,14 @@ fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// The Groth16 proof of `circuit` under `keys`, checked natively before it is returned.
+/// The Groth16 proof of `circuit` under `keys` ([`crate::groth16::prove`]: one synthesis, the
+/// keys checked against it, the proof verified natively before it is returned).
 pub fn prove_groth16(
     circuit: MipsWrapCircuit,
     keys: &crate::keys::CircuitKeys,
-) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, SynthesisError> {
-    use ark_groth16::Groth16;
-    use ark_snark::SNARK;
-    use rand_chacha::ChaCha20Rng;
-    use rand_chacha::rand_core::SeedableRng;
+) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, crate::groth16::Groth16Error> {
     let inputs = circuit.public_inputs;
-    let mut rng = ChaCha20Rng::from_seed(prover_seed(&inputs));
-    let proof = Groth16::<ark_bn254::Bn254>::prove(&keys.proving_key, circuit, &mut rng)?;
-    if !Groth16::<ark_bn254::Bn254>::verify(&keys.verifying_key, &inputs, &proof)? {
-        return Err(SynthesisError::Unsatisfiable);
-    }
-    Ok(proof)
+    crate::groth16::prove(circuit, &inputs, keys, prover_seed(&inputs))
 }
 
 #[cfg(test)]

@@ -1,0 +1,116 @@
+//! Groth16 proving against cached keys with one synthesis of the circuit.
+//!
+//! `ark-groth16`'s `prove` synthesizes the circuit and keeps nothing, so checking that cached
+//! keys belong to the circuit ([`crate::keys::circuit_digest`]) used to cost a second full
+//! synthesis. Here the circuit is synthesized once in prove mode with its matrices kept: their
+//! digest is compared with the keys', then the proof is made from the same matrices and
+//! assignment, and verified natively before it is returned.
+
+use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
+use ark_groth16::{Groth16, Proof};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
+    SynthesisError, SynthesisMode,
+};
+use ark_snark::SNARK;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use thiserror::Error;
+
+use crate::keys::{CircuitKeys, synthesized_circuit_digest};
+
+#[derive(Debug, Error)]
+pub enum Groth16Error {
+    #[error("synthesizing circuit `{circuit}`: {source}")]
+    Synthesis {
+        circuit: String,
+        source: SynthesisError,
+    },
+    #[error(
+        "the Groth16 keys of circuit `{circuit}` were derived for circuit digest {keys}, but this \
+         build's circuit has digest {current}: the circuit changed (re-derive with \
+         `--regenerate-keys`)"
+    )]
+    KeysForAnotherCircuit {
+        circuit: String,
+        keys: String,
+        current: String,
+    },
+    #[error(
+        "the Groth16 proof of circuit `{circuit}` does not verify: the witness does not satisfy \
+         the circuit"
+    )]
+    Rejected { circuit: String },
+}
+
+/// The Groth16 proof of `circuit` with public inputs `public_inputs` under `keys`, with the
+/// zero-knowledge randomness drawn from `seed` (`r`, then `s`: the order of
+/// `Groth16::prove`, so a seed gives the same proof either way).
+pub fn prove<C: ConstraintSynthesizer<Fr>>(
+    circuit: C,
+    public_inputs: &[Fr],
+    keys: &CircuitKeys,
+    seed: [u8; 32],
+) -> Result<Proof<Bn254>, Groth16Error> {
+    let synthesis = |source: SynthesisError| Groth16Error::Synthesis {
+        circuit: keys.circuit.clone(),
+        source,
+    };
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let r = Fr::rand(&mut rng);
+    let s = Fr::rand(&mut rng);
+
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: false,
+    });
+    circuit
+        .generate_constraints(cs.clone())
+        .map_err(synthesis)?;
+    cs.finalize();
+
+    let matrices = cs.to_matrices().map_err(synthesis)?;
+    let current = synthesized_circuit_digest(&cs, &matrices);
+    if current != keys.circuit_digest {
+        return Err(Groth16Error::KeysForAnotherCircuit {
+            circuit: keys.circuit.clone(),
+            keys: hex::encode(keys.circuit_digest),
+            current: hex::encode(current),
+        });
+    }
+
+    let r1cs = matrices
+        .get(R1CS_PREDICATE_LABEL)
+        .ok_or_else(|| synthesis(SynthesisError::MissingCS))?;
+    let num_inputs = cs.num_instance_variables();
+    let num_constraints = cs.num_constraints();
+    let full_assignment = [
+        cs.instance_assignment().map_err(synthesis)?,
+        cs.witness_assignment().map_err(synthesis)?,
+    ]
+    .concat();
+    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        &keys.proving_key,
+        r,
+        s,
+        r1cs,
+        num_inputs,
+        num_constraints,
+        &full_assignment,
+    )
+    .map_err(synthesis)?;
+    drop(matrices);
+    drop(cs);
+
+    let valid =
+        Groth16::<Bn254>::verify(&keys.verifying_key, public_inputs, &proof).map_err(synthesis)?;
+    if !valid {
+        return Err(Groth16Error::Rejected {
+            circuit: keys.circuit.clone(),
+        });
+    }
+    Ok(proof)
+}
