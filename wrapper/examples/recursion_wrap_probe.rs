@@ -15,10 +15,11 @@
 //!   [`COMPRESS_FRI`], and the verifier of that proof (the "shrink" layer) wrapped.
 //!
 //! Usage: `cargo run --release -p zkmips-wrapper --example recursion_wrap_probe -- \
-//!   [small] [verifier3] [verifier] [shrink] [mips] [--groth16] [--narrow] [--uniform]` (default: all, no
-//! Groth16). `--narrow` proves the wrapped program with the one-round-per-row Poseidon2 table
-//! (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row table;
-//! `--uniform` pads every table of the wrapped program to the tallest one's height.
+//!   [small] [verifier3] [verifier] [shrink] [mips] [--groth16] [--narrow] [--uniform]`
+//! (default: all, no Groth16). `--narrow` proves the wrapped program with the one-round-per-row
+//! Poseidon2 table (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row
+//! table; `--uniform` pads every table of the wrapped program to the tallest one's height.
+//! `ZKMIPS_TRACE=1` prints every span's duration (Plonky3's prover phases).
 
 use std::time::Instant;
 
@@ -176,6 +177,20 @@ fn probe(
          public), proving {prove_time:.1?}",
         proof.proof.degree_bits
     );
+    // Committed base columns per table (outer STARK cost ~ height x these, at blowup 16).
+    for (i, opened) in proof.proof.opened_values.instances.iter().enumerate() {
+        let base = &opened.base_opened_values;
+        let preprocessed = base.preprocessed.as_ref().map_or(0, |p| p.local.len());
+        let lookups = opened.permutation_local.len();
+        let quotient: usize = base.quotient_chunks.iter().map(Vec::len).sum();
+        println!(
+            "  table {i}: preprocessed {preprocessed}, main {}, LogUp {lookups} ext ({} base), \
+             quotient {} chunks ({quotient} base)",
+            base.trace_local.len(),
+            4 * lookups,
+            base.quotient_chunks.len(),
+        );
+    }
     let start = Instant::now();
     let circuit = BatchStarkVerifierCircuit::new(
         &OUTER_FRI,
@@ -255,6 +270,15 @@ fn groth16(circuit: BatchStarkVerifierCircuit) {
 }
 
 fn main() {
+    // `ZKMIPS_TRACE=1`: Plonky3's and our spans with their durations on stderr (where the outer
+    // STARK's time goes: trace commitments, quotient, openings, FRI).
+    if std::env::var_os("ZKMIPS_TRACE").is_some() {
+        tracing_subscriber::fmt()
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run_groth16 = args.iter().any(|a| a == "--groth16");
     let layout = if args.iter().any(|a| a == "--narrow") {
