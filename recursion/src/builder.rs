@@ -247,6 +247,32 @@ impl Builder {
         self.instrs.push(Instr::Poseidon2 {
             input: input.map(|felt| felt.0),
             output,
+            swap: None,
+        });
+        output.map(Felt)
+    }
+
+    /// The Poseidon2 permutation of `left || right` when `bit = 0`, of `right || left` when
+    /// `bit = 1`: one instruction, the ordering is proven by the Poseidon2 table (which also
+    /// proves `bit` boolean). The Merkle node compression orders `(digest, sibling)` this way.
+    pub fn poseidon2_ordered(
+        &mut self,
+        bit: Felt,
+        left: [Felt; PERM_WIDTH / 2],
+        right: [Felt; PERM_WIDTH / 2],
+    ) -> [Felt; PERM_WIDTH] {
+        let output: [Addr; PERM_WIDTH] = core::array::from_fn(|_| self.alloc());
+        let half = PERM_WIDTH / 2;
+        self.instrs.push(Instr::Poseidon2 {
+            input: core::array::from_fn(|i| {
+                if i < half {
+                    left[i].0
+                } else {
+                    right[i - half].0
+                }
+            }),
+            output,
+            swap: Some(bit.0),
         });
         output.map(Felt)
     }

@@ -23,6 +23,19 @@ pub type Block = [Val; 4];
 /// Width of the Poseidon2 permutation the machine provides (the inner configuration's hash).
 pub const PERM_WIDTH: usize = 16;
 
+/// `state` with its halves `[0, 8)` and `[8, 16)` exchanged when `swapped` (the input a
+/// [`Instr::Poseidon2`] with a set swap bit permutes).
+pub fn swap_halves<T: Clone>(state: &[T; PERM_WIDTH], swapped: bool) -> [T; PERM_WIDTH] {
+    let half = PERM_WIDTH / 2;
+    core::array::from_fn(|i| {
+        if swapped {
+            state[(i + half) % PERM_WIDTH].clone()
+        } else {
+            state[i].clone()
+        }
+    })
+}
+
 /// The block of a base-field value.
 pub fn base_block(value: Val) -> Block {
     [value, Val::ZERO, Val::ZERO, Val::ZERO]
@@ -133,10 +146,14 @@ pub enum Instr {
         out: Addr,
     },
     /// `output = Poseidon2(input)` over 16 base values, with the inner configuration's
-    /// permutation (`p3-koala-bear`'s width-16 constants).
+    /// permutation (`p3-koala-bear`'s width-16 constants). With `swap: Some(bit)`, the cell
+    /// `bit` must hold 0 or 1, and when it holds 1 the permutation's input is `input` with its
+    /// halves `[0, 8)` and `[8, 16)` exchanged: a Merkle node compression that orders
+    /// `(digest, sibling)` by an index bit without any ALU instruction.
     Poseidon2 {
         input: [Addr; PERM_WIDTH],
         output: [Addr; PERM_WIDTH],
+        swap: Option<Addr>,
     },
     /// Appends the base value at `input` to the proof's public values.
     Public { input: Addr },
@@ -154,7 +171,11 @@ impl Instr {
                     vec![*a]
                 }
             }
-            Instr::Poseidon2 { input, .. } => input.to_vec(),
+            Instr::Poseidon2 { input, swap, .. } => {
+                let mut reads = input.to_vec();
+                reads.extend(swap);
+                reads
+            }
             Instr::Public { input } => vec![*input],
         }
     }
@@ -329,6 +350,25 @@ mod tests {
     }
 
     #[test]
+    fn swap_bits_count_as_reads() {
+        let program = Program::new(
+            vec![
+                cell(0),
+                cell(1),
+                Instr::Poseidon2 {
+                    input: [Addr(0); PERM_WIDTH],
+                    output: core::array::from_fn(|i| Addr(2 + i as u32)),
+                    swap: Some(Addr(1)),
+                },
+            ],
+            18,
+        )
+        .unwrap();
+        assert_eq!(program.reads_of(Addr(0)), 16);
+        assert_eq!(program.reads_of(Addr(1)), 1);
+    }
+
+    #[test]
     fn rejects_double_writes_early_reads_and_stray_addresses() {
         assert_eq!(
             Program::new(vec![cell(0), cell(0)], 1),
@@ -341,6 +381,24 @@ mod tests {
         assert_eq!(
             Program::new(vec![Instr::Public { input: Addr(0) }, cell(0)], 1),
             Err(ProgramError::ReadBeforeWrite { index: 0, addr: 0 })
+        );
+        // The swap bit of a permutation is a read like its inputs.
+        let permutation = |swap| Instr::Poseidon2 {
+            input: [Addr(0); PERM_WIDTH],
+            output: core::array::from_fn(|i| Addr(2 + i as u32)),
+            swap: Some(Addr(swap)),
+        };
+        assert_eq!(
+            Program::new(vec![cell(0), permutation(1), cell(1)], 18),
+            Err(ProgramError::ReadBeforeWrite { index: 1, addr: 1 })
+        );
+        assert_eq!(
+            Program::new(vec![cell(0), permutation(20)], 18),
+            Err(ProgramError::OutOfRange {
+                index: 1,
+                addr: 20,
+                cells: 18
+            })
         );
         assert_eq!(
             Program::new(vec![cell(5)], 2),

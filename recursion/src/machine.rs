@@ -587,6 +587,218 @@ mod tests {
         });
     }
 
+    /// A permutation whose halves a bit orders, and a plain one of the same input. The bit
+    /// is a raw witness that the program never checks, so only the Poseidon2 table proves it
+    /// boolean. Witness: the bit, then 16 inputs; exposes the ordered permutation's 16
+    /// outputs and the plain one's first output.
+    fn swap_program(layout: Poseidon2Layout) -> RecursionMachine {
+        let mut b = Builder::new();
+        let bit = b.witness();
+        let input: [_; PERM_WIDTH] = core::array::from_fn(|_| b.witness());
+        let left = core::array::from_fn(|i| input[i]);
+        let right = core::array::from_fn(|i| input[PERM_WIDTH / 2 + i]);
+        let ordered = b.poseidon2_ordered(bit, left, right);
+        let plain = b.poseidon2(input);
+        for value in ordered {
+            b.public(value);
+        }
+        b.public(plain[0]);
+        RecursionMachine::with_layout(b.build().unwrap(), MIN_HEIGHT, layout)
+    }
+
+    fn swap_input() -> [Val; PERM_WIDTH] {
+        core::array::from_fn(|i| Val::from_u32(1000 + 17 * i as u32))
+    }
+
+    fn swap_witness(bit: u32) -> Vec<Val> {
+        let mut witness = vec![Val::from_u32(bit)];
+        witness.extend(swap_input());
+        witness
+    }
+
+    const LAYOUTS: [Poseidon2Layout; 2] = [
+        Poseidon2Layout::PermutationPerRow,
+        Poseidon2Layout::RoundPerRow,
+    ];
+
+    #[test]
+    fn swap_bit_orders_the_permutation_input() {
+        let config = inner_config();
+        for layout in LAYOUTS {
+            let machine = swap_program(layout);
+            for bit in [0, 1] {
+                let proof = machine.prove(&config, &swap_witness(bit)).unwrap();
+                let ordered = crate::ir::swap_halves(&swap_input(), bit == 1);
+                let mut expected = inner_perm().permute(ordered).to_vec();
+                expected.push(inner_perm().permute(swap_input())[0]);
+                assert_eq!(proof.public_values, expected, "{layout:?}, bit {bit}");
+                machine.verify(&config, &proof).unwrap();
+            }
+            assert!(matches!(
+                machine.execute(&swap_witness(2)),
+                Err(RuntimeError::NotBoolean { .. })
+            ));
+        }
+    }
+
+    /// The swap bit's lookups are of degree 3: the per-row table stays at the permutation's
+    /// degree 3 (2 quotient chunks), the per-round table at its rounds' degree 4 (4 chunks).
+    #[test]
+    fn swap_bits_keep_the_quotient_degree() {
+        for (layout, log_chunks) in LAYOUTS.into_iter().zip([1, 2]) {
+            let machine = swap_program(layout);
+            let degree_bits: Vec<usize> = machine
+                .heights()
+                .iter()
+                .map(|h| h.trailing_zeros() as usize)
+                .collect();
+            let shape = crate::stark::StarkVerifierShape::new(
+                &zkmips_prover::config::INNER_FRI,
+                machine.airs(),
+                &degree_bits,
+            )
+            .unwrap();
+            assert_eq!(
+                shape.proof.instances[table::POSEIDON2].log_num_quotient_chunks,
+                log_chunks,
+                "{layout:?}"
+            );
+        }
+    }
+
+    /// Whether a run of [`swap_program`] is accepted (proved and verified, `p3`'s debug
+    /// checker included) when memory holds `bit` in the bit cell and the honest inputs, the
+    /// ordered permutation's row holds `swap_column` and permutes `state` (its outputs, in
+    /// memory and public, follow), and the plain permutation's row holds `plain_swap` and
+    /// permutes `plain_state`.
+    fn forged_swap_accepted(
+        layout: Poseidon2Layout,
+        bit: Val,
+        swap_column: Val,
+        state: [Val; PERM_WIDTH],
+        plain_swap: Val,
+        plain_state: [Val; PERM_WIDTH],
+    ) -> bool {
+        let machine = swap_program(layout);
+        let mut execution = machine.execute(&swap_witness(0)).unwrap();
+        let permutations: Vec<_> = machine
+            .program()
+            .instrs()
+            .iter()
+            .filter_map(|instr| match instr {
+                crate::ir::Instr::Poseidon2 { output, swap, .. } => Some((*output, *swap)),
+                _ => None,
+            })
+            .collect();
+        let (ordered_output, Some(bit_addr)) = permutations[0] else {
+            panic!("the first permutation has a swap bit");
+        };
+        let (plain_output, None) = permutations[1] else {
+            panic!("the second permutation has no swap bit");
+        };
+        execution.memory[bit_addr.index()] = crate::ir::base_block(bit);
+        let output = inner_perm().permute(state);
+        let plain = inner_perm().permute(plain_state);
+        for (addr, value) in ordered_output.iter().zip(output) {
+            execution.memory[addr.index()] = crate::ir::base_block(value);
+        }
+        for (addr, value) in plain_output.iter().zip(plain) {
+            execution.memory[addr.index()] = crate::ir::base_block(value);
+        }
+        execution.public_values[..PERM_WIDTH].copy_from_slice(&output);
+        execution.public_values[PERM_WIDTH] = plain[0];
+        let mut tables = machine.tables::<Val>(&execution);
+        let states = [state, plain_state];
+        let swaps = [swap_column, plain_swap];
+        tables[table::POSEIDON2].trace = match &machine.airs()[table::POSEIDON2] {
+            RecursionAir::Poseidon2(chip) => chip.trace_of(&states, &swaps),
+            RecursionAir::Poseidon2Rounds(chip) => chip.trace_of(&states, &swaps),
+            _ => unreachable!("table {} is the Poseidon2 table", table::POSEIDON2),
+        };
+        tables[table::PUBLIC].public_values = execution.public_values.clone();
+        let config = inner_config();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let proof = batch::prove(&config, &tables).map_err(|e| e.to_string())?;
+            machine
+                .verify(
+                    &config,
+                    &RecursionProof {
+                        proof,
+                        public_values: execution.public_values.clone(),
+                    },
+                )
+                .map_err(|e| e.to_string())
+        }));
+        matches!(outcome, Ok(Ok(())))
+    }
+
+    #[test]
+    fn forged_swap_bits_are_rejected() {
+        let input = swap_input();
+        let swapped = crate::ir::swap_halves(&input, true);
+        let (zero, one, two) = (Val::ZERO, Val::ONE, Val::TWO);
+        // With the bit 2, the input `p` with `p[i] + 2 (p[i ^ 8] - p[i]) = input[i]` reads the
+        // honest memory values: only the boolean constraint stands in the way.
+        let third = Val::from_u32(3).inverse();
+        let non_boolean: [Val; PERM_WIDTH] = core::array::from_fn(|i| {
+            (input[i] + two * input[(i + PERM_WIDTH / 2) % PERM_WIDTH]) * third
+        });
+        let mut accepted = Vec::new();
+        for layout in LAYOUTS {
+            // The forging itself is sound: honest rows are accepted.
+            assert!(forged_swap_accepted(layout, one, one, swapped, zero, input));
+            assert!(forged_swap_accepted(layout, zero, zero, input, zero, input));
+            for (what, bit, column, state, plain_swap, plain_state) in [
+                ("a non-boolean swap bit", two, two, non_boolean, zero, input),
+                (
+                    "a swap bit unlike memory (1)",
+                    one,
+                    zero,
+                    input,
+                    zero,
+                    input,
+                ),
+                (
+                    "a swap bit unlike memory (0)",
+                    zero,
+                    one,
+                    swapped,
+                    zero,
+                    input,
+                ),
+                (
+                    "a swapped state with bit 0",
+                    zero,
+                    zero,
+                    swapped,
+                    zero,
+                    input,
+                ),
+                (
+                    "an unswapped state with bit 1",
+                    one,
+                    one,
+                    input,
+                    zero,
+                    input,
+                ),
+                (
+                    "a swap on a row without a bit",
+                    zero,
+                    zero,
+                    input,
+                    one,
+                    swapped,
+                ),
+            ] {
+                if forged_swap_accepted(layout, bit, column, state, plain_swap, plain_state) {
+                    accepted.push(format!("{layout:?}: {what}"));
+                }
+            }
+        }
+        assert!(accepted.is_empty(), "accepted forgeries: {accepted:?}");
+    }
+
     #[test]
     fn wrong_public_row_is_rejected() {
         let machine = sample_program();

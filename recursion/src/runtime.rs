@@ -13,7 +13,7 @@ use zkmips_prover::config::inner_perm;
 
 use crate::ir::{
     Addr, AluOp, Block, CellSource, Hint, Instr, PERM_WIDTH, Program, Val, base_block, block_ext,
-    ext_block,
+    ext_block, swap_halves,
 };
 
 /// The filled memory and the public values of one run.
@@ -53,6 +53,8 @@ pub enum RuntimeError {
         addr: u32,
         value: Block,
     },
+    #[error("instruction {index}: the swap bit in cell {addr} holds {value}, not 0 or 1")]
+    NotBoolean { index: usize, addr: u32, value: Val },
     #[error("instruction {index}: bit {bit} of a 31-bit value")]
     BitOutOfRange { index: usize, bit: u32 },
     #[error("instruction {index}: coordinate {coordinate} of a degree-4 extension element")]
@@ -159,12 +161,30 @@ pub fn execute(program: &Program, witness: &[Val]) -> Result<Execution, RuntimeE
                     memory[out.index()] = ext_block(result);
                 }
             }
-            Instr::Poseidon2 { input, output } => {
+            Instr::Poseidon2 {
+                input,
+                output,
+                swap,
+            } => {
                 let mut state = [Val::default(); PERM_WIDTH];
                 for (slot, addr) in state.iter_mut().zip(input) {
                     *slot = base(&memory, addr)?;
                 }
-                let state = perm.permute(state);
+                let swapped = match swap {
+                    None => false,
+                    Some(addr) => match base(&memory, addr)? {
+                        value if value == Val::ZERO => false,
+                        value if value == Val::ONE => true,
+                        value => {
+                            return Err(RuntimeError::NotBoolean {
+                                index,
+                                addr: addr.0,
+                                value,
+                            });
+                        }
+                    },
+                };
+                let state = perm.permute(swap_halves(&state, swapped));
                 for (value, addr) in state.into_iter().zip(output) {
                     memory[addr.index()] = base_block(value);
                 }

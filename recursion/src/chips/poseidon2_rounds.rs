@@ -22,6 +22,17 @@
 //! output row, 0 elsewhere), so 16 LogUp columns instead of 32. Every multiplicity is fixed by
 //! the program, so the prover cannot make them sum to anything else.
 //!
+//! **Swap bit** (`Instr::Poseidon2 { swap: Some(bit), .. }`): one more main column `swap`,
+//! nonzero only on the input row of a permutation with a swap bit, where it is looked up in
+//! memory at the preprocessed `SWAP_ADDR` with the preprocessed multiplicity `SWAP_MULT` (`-1`
+//! there, 0 elsewhere); it is proven boolean and `swap * (1 + SWAP_MULT) = 0` forces it to zero
+//! on every other row. The state columns hold the input as permuted; the value each state
+//! column provides on the memory bus is `state[i] + swap * (state[i ^ 8] - state[i])` — the
+//! memory cell's value, before the swap — which is `state[i]` wherever `swap = 0` (the output
+//! row). That value is of degree 2, so the LogUp constraints are of degree 3, below the
+//! rounds' degree 4: the table's quotient degree is unchanged, and one column is the cheapest
+//! way to carry the bit (16 raw-input columns would widen every row).
+//!
 //! Every operation flag, round constant, address and multiplicity is preprocessed, so the
 //! program fixes which row does what; padding rows carry no operation and touch no memory. A
 //! table's height is a power of two and `ROWS_PER_PERMUTATION` is not, so the last row is never
@@ -39,7 +50,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2::GenericPoseidon2LinearLayers;
 
 use super::{MEMORY_BUS, table_height};
-use crate::ir::{Addr, Instr, PERM_WIDTH, Program, Val};
+use crate::ir::{Addr, Instr, PERM_WIDTH, Program, Val, swap_halves};
 use crate::runtime::Execution;
 
 type LinearLayers = GenericPoseidon2LinearLayersKoalaBear;
@@ -67,14 +78,20 @@ pub(crate) mod prep {
     pub const IS_INITIAL: usize = RC + PERM_WIDTH;
     pub const IS_FULL: usize = IS_INITIAL + 1;
     pub const IS_PARTIAL: usize = IS_FULL + 1;
-    pub const WIDTH: usize = IS_PARTIAL + 1;
+    /// Address of the swap bit on the input row of a permutation that has one.
+    pub const SWAP_ADDR: usize = IS_PARTIAL + 1;
+    /// `-1` (a read) where `SWAP_ADDR` is read, 0 elsewhere.
+    pub const SWAP_MULT: usize = SWAP_ADDR + 1;
+    pub const WIDTH: usize = SWAP_MULT + 1;
 }
 
 pub(crate) mod cols {
     use crate::ir::PERM_WIDTH;
 
     pub const STATE: usize = 0;
-    pub const WIDTH: usize = PERM_WIDTH;
+    /// The swap bit, on the input row of a permutation with one (0 elsewhere).
+    pub const SWAP: usize = STATE + PERM_WIDTH;
+    pub const WIDTH: usize = SWAP + 1;
 }
 
 /// The operation row `row` (within a permutation) applies, with its round constants.
@@ -136,7 +153,8 @@ fn apply<R: PrimeCharacteristicRing + Clone>(
 #[derive(Clone, Debug)]
 pub struct Poseidon2RoundsChip {
     prep: Vec<u32>,
-    inputs: Vec<[Addr; PERM_WIDTH]>,
+    /// Input addresses and swap bit of every permutation.
+    inputs: Vec<([Addr; PERM_WIDTH], Option<Addr>)>,
 }
 
 impl Poseidon2RoundsChip {
@@ -145,7 +163,12 @@ impl Poseidon2RoundsChip {
         let mut inputs = Vec::new();
         let minus_one = (-Val::ONE).as_canonical_u32();
         for instr in program.instrs() {
-            let Instr::Poseidon2 { input, output } = instr else {
+            let Instr::Poseidon2 {
+                input,
+                output,
+                swap,
+            } = instr
+            else {
                 continue;
             };
             for r in 0..ROWS_PER_PERMUTATION {
@@ -156,6 +179,10 @@ impl Poseidon2RoundsChip {
                         for i in 0..PERM_WIDTH {
                             row[prep::ADDR + i] = input[i].0;
                             row[prep::MULT + i] = minus_one;
+                        }
+                        if let Some(bit) = swap {
+                            row[prep::SWAP_ADDR] = bit.0;
+                            row[prep::SWAP_MULT] = minus_one;
                         }
                     }
                     RoundOp::Full(rc) => {
@@ -177,7 +204,7 @@ impl Poseidon2RoundsChip {
                 }
                 prep.extend_from_slice(&row);
             }
-            inputs.push(*input);
+            inputs.push((*input, *swap));
         }
         let height = table_height(inputs.len() * ROWS_PER_PERMUTATION, min_height);
         prep.resize(height * prep::WIDTH, 0);
@@ -192,19 +219,39 @@ impl Poseidon2RoundsChip {
         self.prep.len() / prep::WIDTH
     }
 
-    /// The main trace: every permutation's state before each of its rows' operations.
+    /// The main trace: every permutation's state before each of its rows' operations (the
+    /// input as permuted: halves exchanged when the swap bit is 1), and the swap bits.
     pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
+        let (states, swaps): (Vec<_>, Vec<_>) = self
+            .inputs
+            .iter()
+            .map(|(input, swap)| {
+                let state: [Val; PERM_WIDTH] = input.map(|addr| execution.value(addr)[0]);
+                let bit = swap.map_or(Val::ZERO, |addr| execution.value(addr)[0]);
+                (swap_halves(&state, bit == Val::ONE), bit)
+            })
+            .unzip();
+        self.trace_of(&states, &swaps)
+    }
+
+    /// The main trace for the given permutation inputs (as permuted) and the swap bits of
+    /// their input rows. Tests forge traces with it.
+    pub(crate) fn trace_of<F: Field>(
+        &self,
+        states: &[[Val; PERM_WIDTH]],
+        swaps: &[Val],
+    ) -> RowMajorMatrix<F> {
         let mut values = vec![F::ZERO; self.height() * cols::WIDTH];
-        for (index, input) in self.inputs.iter().enumerate() {
-            let mut state: [KoalaBear; PERM_WIDTH] =
-                core::array::from_fn(|i| execution.value(input[i])[0]);
+        for (index, (input, swap)) in states.iter().zip(swaps).enumerate() {
+            let mut state = *input;
             for r in 0..ROWS_PER_PERMUTATION {
                 let row = index * ROWS_PER_PERMUTATION + r;
-                for (slot, value) in values[row * cols::WIDTH..(row + 1) * cols::WIDTH]
-                    .iter_mut()
-                    .zip(&state)
-                {
+                let cells = &mut values[row * cols::WIDTH..(row + 1) * cols::WIDTH];
+                for (slot, value) in cells[cols::STATE..].iter_mut().zip(&state) {
                     *slot = F::from_u32(value.as_canonical_u32());
+                }
+                if r == 0 {
+                    cells[cols::SWAP] = F::from_u32(swap.as_canonical_u32());
                 }
                 state = match round_op(r) {
                     RoundOp::Initial => apply(&state, true, None, None),
@@ -278,10 +325,27 @@ where
             );
         }
 
+        // The swap bit is 0 or 1, and 0 except where the program reads one (else any row could
+        // exchange the halves of what it provides or reads).
+        let swap: AB::Expr = main.current_slice()[cols::SWAP].into();
+        let swap_mult = prep[prep::SWAP_MULT].clone();
+        builder.assert_bool(swap.clone());
+        builder.assert_zero(swap.clone() * (AB::Expr::ONE + swap_mult.clone()));
+        MEMORY_BUS.table_entry(
+            builder,
+            super::base_cell(prep[prep::SWAP_ADDR].clone(), swap.clone()),
+            swap_mult,
+        );
+
+        let half = PERM_WIDTH / 2;
         for i in 0..PERM_WIDTH {
+            // Memory holds the input before the swap: undo it (degree 2; `state[i]` wherever
+            // `swap = 0`, e.g. on output rows).
+            let partner = state[(i + half) % PERM_WIDTH].clone();
+            let value = state[i].clone() + swap.clone() * (partner - state[i].clone());
             MEMORY_BUS.table_entry(
                 builder,
-                super::base_cell(prep[prep::ADDR + i].clone(), state[i].clone()),
+                super::base_cell(prep[prep::ADDR + i].clone(), value),
                 prep[prep::MULT + i].clone(),
             );
         }
@@ -314,7 +378,14 @@ mod tests {
         assert_eq!(chip.height(), 32);
         let expected = inner_perm().permute(core::array::from_fn(|i| witness[i]));
         let output_row = &trace.values[OUTPUT_ROW * cols::WIDTH..(OUTPUT_ROW + 1) * cols::WIDTH];
-        assert_eq!(output_row, expected);
+        assert_eq!(output_row[cols::STATE..cols::STATE + PERM_WIDTH], expected);
+        // No swap bit anywhere.
+        assert!(
+            trace
+                .values
+                .chunks(cols::WIDTH)
+                .all(|row| row[cols::SWAP] == Val::ZERO)
+        );
         assert_eq!(&execution.public_values[..], expected);
     }
 }

@@ -20,11 +20,11 @@
 //! - `ExtensionMmcs` flattens every extension element of a row into its 4 base coordinates in
 //!   order (the row is 4 times wider) and verifies the base opening.
 //!
-//! Only the index is data: its bits choose the sibling order through arithmetic selects. The
-//! shape (which matrices sit at which level, how many siblings) follows from the dimensions,
-//! which the verifier knows, so it is Rust control flow. Heights must be powers of two (the
-//! heights of STARK trace and FRI commitments); p3 0.8 also admits `ceil(max / 2^k)` ladders,
-//! which this gadget rejects with an error.
+//! Only the index is data: its bits choose the sibling order, inside the Poseidon2 instruction
+//! ([`compress_ordered`]). The shape (which matrices sit at which level, how many siblings)
+//! follows from the dimensions, which the verifier knows, so it is Rust control flow. Heights
+//! must be powers of two (the heights of STARK trace and FRI commitments); p3 0.8 also admits
+//! `ceil(max / 2^k)` ladders, which this gadget rejects with an error.
 
 use core::cmp::Reverse;
 
@@ -102,24 +102,17 @@ pub fn compress(builder: &mut Builder, left: DigestVar, right: DigestVar) -> Dig
     core::array::from_fn(|i| output[i])
 }
 
-/// `(digest, sibling)` if `bit = 0`, `(sibling, digest)` if `bit = 1` (`bit` proven boolean by
-/// the caller). Same arithmetic as two [`Builder::select`]s, sharing `bit * (sibling -
-/// digest)`.
-fn order_children(
+/// The node compression of `(digest, sibling)` if `bit = 0`, of `(sibling, digest)` if
+/// `bit = 1`: one permutation whose table orders the children by the bit
+/// ([`Builder::poseidon2_ordered`]) instead of 32 base-ALU selects per level.
+pub fn compress_ordered(
     builder: &mut Builder,
     bit: Felt,
     digest: DigestVar,
     sibling: DigestVar,
-) -> (DigestVar, DigestVar) {
-    let mut left = digest;
-    let mut right = sibling;
-    for i in 0..DIGEST_ELEMS {
-        let difference = builder.sub(sibling[i], digest[i]);
-        let shift = builder.mul(bit, difference);
-        left[i] = builder.add(digest[i], shift);
-        right[i] = builder.sub(sibling[i], shift);
-    }
-    (left, right)
+) -> DigestVar {
+    let output = builder.poseidon2_ordered(bit, digest, sibling);
+    core::array::from_fn(|i| output[i])
 }
 
 /// The base coordinates of every element of an extension row, in order (native
@@ -233,8 +226,7 @@ pub fn compute_root(
     let leaf_rows = take_rows(max_height);
     let mut digest = hash_rows(builder, &leaf_rows);
     for (level, (&bit, &sibling)) in index_bits.iter().zip(proof).enumerate() {
-        let (left, right) = order_children(builder, bit, digest, sibling);
-        digest = compress(builder, left, right);
+        digest = compress_ordered(builder, bit, digest, sibling);
         let level_height = max_height >> (level + 1);
         let injected = take_rows(level_height);
         if !injected.is_empty() {
@@ -357,6 +349,39 @@ mod tests {
             execution.public_values,
             native_compress.compress(pair).to_vec()
         );
+    }
+
+    #[test]
+    fn ordered_compression_matches_native_in_both_orders() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let native_compress = NodeCompress::new(inner_perm());
+        let digest: [Val; DIGEST_ELEMS] = core::array::from_fn(|_| random_val(&mut rng));
+        let sibling: [Val; DIGEST_ELEMS] = core::array::from_fn(|_| random_val(&mut rng));
+        let mut builder = Builder::new();
+        let bit = builder.witness();
+        let digest_cells: DigestVar = core::array::from_fn(|_| builder.witness());
+        let sibling_cells: DigestVar = core::array::from_fn(|_| builder.witness());
+        for value in compress_ordered(&mut builder, bit, digest_cells, sibling_cells) {
+            builder.public(value);
+        }
+        let program = builder.build().unwrap();
+        let stream = |bit: u32| {
+            let mut stream = vec![Val::from_u32(bit)];
+            stream.extend(digest);
+            stream.extend(sibling);
+            stream
+        };
+        for (bit, expected) in [
+            (0, native_compress.compress([digest, sibling])),
+            (1, native_compress.compress([sibling, digest])),
+        ] {
+            let execution = execute(&program, &stream(bit)).unwrap();
+            assert_eq!(execution.public_values, expected.to_vec(), "bit {bit}");
+        }
+        assert!(matches!(
+            execute(&program, &stream(2)),
+            Err(RuntimeError::NotBoolean { .. })
+        ));
     }
 
     /// A program verifying one opening of matrices of `dimensions`, everything read from the
