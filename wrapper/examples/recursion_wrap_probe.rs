@@ -19,7 +19,7 @@
 //! (default: all, no Groth16). `--narrow` proves the wrapped program with the one-round-per-row
 //! Poseidon2 table (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row
 //! table; `--uniform` pads every table of the wrapped program to the tallest one's height.
-//! `ZKMIPS_TRACE=1` prints every span's duration (Plonky3's prover phases).
+//! `ZKMIPS_TRACE=1` prints the duration of every Plonky3 span (the prover's phases).
 
 use std::time::Instant;
 
@@ -181,13 +181,13 @@ fn probe(
     for (i, opened) in proof.proof.opened_values.instances.iter().enumerate() {
         let base = &opened.base_opened_values;
         let preprocessed = base.preprocessed.as_ref().map_or(0, |p| p.local.len());
+        // Extension columns are committed (and opened) as their base coordinates.
         let lookups = opened.permutation_local.len();
         let quotient: usize = base.quotient_chunks.iter().map(Vec::len).sum();
         println!(
-            "  table {i}: preprocessed {preprocessed}, main {}, LogUp {lookups} ext ({} base), \
-             quotient {} chunks ({quotient} base)",
+            "  table {i}: preprocessed {preprocessed}, main {}, LogUp {lookups}, quotient \
+             {quotient} ({} chunks) base columns",
             base.trace_local.len(),
-            4 * lookups,
             base.quotient_chunks.len(),
         );
     }
@@ -270,14 +270,21 @@ fn groth16(circuit: BatchStarkVerifierCircuit) {
 }
 
 fn main() {
-    // `ZKMIPS_TRACE=1`: Plonky3's and our spans with their durations on stderr (where the outer
-    // STARK's time goes: trace commitments, quotient, openings, FRI).
+    // `ZKMIPS_TRACE=1`: Plonky3's spans with their durations on stderr (where the outer STARK's
+    // time goes: trace commitments, quotient, openings, FRI). Only `p3_*` targets: arkworks'
+    // R1CS spans would be one per constraint (gigabytes).
     if std::env::var_os("ZKMIPS_TRACE").is_some() {
-        tracing_subscriber::fmt()
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        use tracing_subscriber::filter::{LevelFilter, filter_fn};
+        use tracing_subscriber::fmt::format::FmtSpan;
+        use tracing_subscriber::prelude::*;
+        let layer = tracing_subscriber::fmt::layer()
+            .with_span_events(FmtSpan::CLOSE)
+            .with_ansi(false)
             .with_writer(std::io::stderr)
-            .init();
+            .with_filter(filter_fn(|meta| {
+                meta.target().starts_with("p3_") && LevelFilter::INFO >= *meta.level()
+            }));
+        tracing_subscriber::registry().with(layer).init();
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run_groth16 = args.iter().any(|a| a == "--groth16");
