@@ -19,7 +19,8 @@
 //! (default: all, no Groth16). `--narrow` proves the wrapped program with the one-round-per-row
 //! Poseidon2 table (`Poseidon2Layout::RoundPerRow`) instead of the one-permutation-per-row
 //! table; `--uniform` pads every table of the wrapped program to the tallest one's height.
-//! `ZKMIPS_TRACE=1` prints the duration of every Plonky3 span (the prover's phases).
+//! `ZKMIPS_TRACE=1` prints the duration of every Plonky3 span (the prover's phases);
+//! `ZKMIPS_TRACE=debug` adds the debug spans (Merkle trees, LDEs, openings).
 
 use std::time::Instant;
 
@@ -273,16 +274,22 @@ fn main() {
     // `ZKMIPS_TRACE=1`: Plonky3's spans with their durations on stderr (where the outer STARK's
     // time goes: trace commitments, quotient, openings, FRI). Only `p3_*` targets: arkworks'
     // R1CS spans would be one per constraint (gigabytes).
-    if std::env::var_os("ZKMIPS_TRACE").is_some() {
+    if let Some(level) = std::env::var_os("ZKMIPS_TRACE") {
         use tracing_subscriber::filter::{LevelFilter, filter_fn};
+        // `ZKMIPS_TRACE=debug` adds p3's debug spans (Merkle trees, LDEs, openings).
+        let max = if level == "debug" {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::INFO
+        };
         use tracing_subscriber::fmt::format::FmtSpan;
         use tracing_subscriber::prelude::*;
         let layer = tracing_subscriber::fmt::layer()
             .with_span_events(FmtSpan::CLOSE)
             .with_ansi(false)
             .with_writer(std::io::stderr)
-            .with_filter(filter_fn(|meta| {
-                meta.target().starts_with("p3_") && LevelFilter::INFO >= *meta.level()
+            .with_filter(filter_fn(move |meta| {
+                meta.target().starts_with("p3_") && max >= *meta.level()
             }));
         tracing_subscriber::registry().with(layer).init();
     }
