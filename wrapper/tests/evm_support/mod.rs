@@ -26,12 +26,14 @@ pub const EVM_FIXTURE_PATH: &str = "contracts/fixtures/fibonacci_evm.json";
 
 /// The dev proving and verifying keys, from the key cache (`$ZKMIPS_KEYS_DIR` or
 /// `target/zkmips-keys/` at the repository root): derived from the public dev seed on first
-/// use, loaded and hash-checked afterwards. Loaded once per test binary.
+/// use, loaded and hash-checked afterwards (that they are the current circuit's:
+/// `keys.rs::committed_verifier_and_fixture_match_the_cached_keys`, which re-synthesizes it).
+/// Loaded once per test binary.
 pub fn dev_keys() -> &'static (ProvingKey<Bn254>, VerifyingKey<Bn254>) {
     static KEYS: OnceLock<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let keys = KeyCache::from_env_or(repo_root().join(DEFAULT_KEYS_DIR))
-            .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit().unwrap())
+            .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit().unwrap())
             .unwrap_or_else(|e| panic!("dev keys: {e}"));
         (keys.proving_key, keys.verifying_key)
     })
