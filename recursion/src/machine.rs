@@ -666,11 +666,44 @@ mod tests {
         }
     }
 
+    /// The per-round table's memory lookups read one column each (degree 1), so `p3` packs as
+    /// many of them into a LogUp column as its degree budget allows: the swap bit costs its
+    /// own read, not a halved packing (degree-2 values nearly doubled the LogUp columns).
+    #[test]
+    fn swap_bits_keep_the_logup_packing() {
+        let machine = swap_program(Poseidon2Layout::RoundPerRow);
+        let degree_bits: Vec<usize> = machine
+            .heights()
+            .iter()
+            .map(|h| h.trailing_zeros() as usize)
+            .collect();
+        let air = &machine.airs()[table::POSEIDON2];
+        let unpacked = p3_lookup::Lookups::<Val>::from_air::<Challenge, _>(air);
+        assert_eq!(unpacked.len(), PERM_WIDTH + 1, "16 state cells and the bit");
+        assert!(
+            unpacked
+                .iter()
+                .flat_map(|lookup| lookup.elements.iter().flatten())
+                .all(|element| element.degree_multiple() <= 1)
+        );
+        let data = p3_batch_stark::ProverData::from_airs_and_degrees(
+            &inner_config(),
+            machine.airs(),
+            &degree_bits,
+        )
+        .unwrap();
+        // 4 quotient chunks (`swap_bits_keep_the_quotient_degree`) allow a LogUp constraint of
+        // degree 5: 4 fractions of degree-1 values and multiplicities per column.
+        let packed = &data.common.lookups[table::POSEIDON2];
+        assert_eq!(packed.len(), unpacked.len().div_ceil(4));
+    }
+
     /// Whether a run of [`swap_program`] is accepted (proved and verified, `p3`'s debug
     /// checker included) when memory holds `bit` in the bit cell and the honest inputs, the
     /// ordered permutation's row holds `swap_column` and permutes `state` (its outputs, in
     /// memory and public, follow), and the plain permutation's row holds `plain_swap` and
-    /// permutes `plain_state`.
+    /// permutes `plain_state`. In the per-round table both input rows hold the honest inputs
+    /// (what memory has), whatever the rounds start from.
     fn forged_swap_accepted(
         layout: Poseidon2Layout,
         bit: Val,
@@ -712,7 +745,9 @@ mod tests {
         let swaps = [swap_column, plain_swap];
         tables[table::POSEIDON2].trace = match &machine.airs()[table::POSEIDON2] {
             RecursionAir::Poseidon2(chip) => chip.trace_of(&states, &swaps),
-            RecursionAir::Poseidon2Rounds(chip) => chip.trace_of(&states, &swaps),
+            RecursionAir::Poseidon2Rounds(chip) => {
+                chip.trace_of(&[swap_input(), swap_input()], &states, &swaps)
+            }
             _ => unreachable!("table {} is the Poseidon2 table", table::POSEIDON2),
         };
         tables[table::PUBLIC].public_values = execution.public_values.clone();
@@ -737,14 +772,22 @@ mod tests {
         let input = swap_input();
         let swapped = crate::ir::swap_halves(&input, true);
         let (zero, one, two) = (Val::ZERO, Val::ONE, Val::TWO);
-        // With the bit 2, the input `p` with `p[i] + 2 (p[i ^ 8] - p[i]) = input[i]` reads the
-        // honest memory values: only the boolean constraint stands in the way.
-        let third = Val::from_u32(3).inverse();
-        let non_boolean: [Val; PERM_WIDTH] = core::array::from_fn(|i| {
-            (input[i] + two * input[(i + PERM_WIDTH / 2) % PERM_WIDTH]) * third
-        });
+        let partner = |p: &[Val; PERM_WIDTH], i: usize| p[(i + PERM_WIDTH / 2) % PERM_WIDTH];
         let mut accepted = Vec::new();
         for layout in LAYOUTS {
+            // With the bit 2, a permuted input whose rows read the honest memory values: only
+            // the boolean constraint stands in the way. The per-permutation table reads
+            // `p[i] + 2 (p[i ^ 8] - p[i])` for the `p` it permutes, so `p` solves that equal to
+            // `input[i]`; the per-round table reads `input` and permutes
+            // `input[i] + 2 (input[i ^ 8] - input[i])`.
+            let non_boolean: [Val; PERM_WIDTH] = match layout {
+                Poseidon2Layout::PermutationPerRow => core::array::from_fn(|i| {
+                    (input[i] + two * partner(&input, i)) * Val::from_u32(3).inverse()
+                }),
+                Poseidon2Layout::RoundPerRow => {
+                    core::array::from_fn(|i| input[i] + two * (partner(&input, i) - input[i]))
+                }
+            };
             // The forging itself is sound: honest rows are accepted.
             assert!(forged_swap_accepted(layout, one, one, swapped, zero, input));
             assert!(forged_swap_accepted(layout, zero, zero, input, zero, input));

@@ -9,7 +9,7 @@
 //!
 //! | row | preprocessed operation | transition to the next row |
 //! |---|---|---|
-//! | 0 | `IS_INITIAL` | `next = M_E(state)` (the initial external linear layer) |
+//! | 0 | `IS_INITIAL` | `next = M_E(state)`, halves exchanged first if `swap` (see below) |
 //! | 1..=4 | `IS_FULL`, round constants | `next = M_E((state + rc)^3)` |
 //! | 5..=24 | `IS_PARTIAL`, `rc[0]` | `next = M_I(((state[0] + rc[0])^3, state[1..]))` |
 //! | 25..=28 | `IS_FULL`, round constants | as rows 1..=4 |
@@ -26,12 +26,14 @@
 //! nonzero only on the input row of a permutation with a swap bit, where it is looked up in
 //! memory at the preprocessed `SWAP_ADDR` with the preprocessed multiplicity `SWAP_MULT` (`-1`
 //! there, 0 elsewhere); it is proven boolean and `swap * (1 + SWAP_MULT) = 0` forces it to zero
-//! on every other row. The state columns hold the input as permuted; the value each state
-//! column provides on the memory bus is `state[i] + swap * (state[i ^ 8] - state[i])` — the
-//! memory cell's value, before the swap — which is `state[i]` wherever `swap = 0` (the output
-//! row). That value is of degree 2, so the LogUp constraints are of degree 3, below the
-//! rounds' degree 4: the table's quotient degree is unchanged, and one column is the cheapest
-//! way to carry the bit (16 raw-input columns would widen every row).
+//! on every other row. The input row's state columns hold the memory cells' values as read
+//! (before the swap), so every lookup's value is one column. The swap happens in the input
+//! row's transition: `next = M_E(s)` with `s[i] = state[i] + swap * (state[i ^ 8] - state[i])`,
+//! the halves exchanged when `swap = 1`. Why there and not in the lookups: `p3-batch-stark`
+//! packs several lookups of one bus into one LogUp column only up to the table's constraint
+//! degree, and a degree-2 lookup value halves how many fit, nearly doubling the LogUp columns
+//! that dominate this table's width. The transition is of degree 3 (flag, bit, state), below
+//! the rounds' degree 4, so the quotient degree is unchanged too.
 //!
 //! Every operation flag, round constant, address and multiplicity is preprocessed, so the
 //! program fixes which row does what; padding rows carry no operation and touch no memory. A
@@ -219,35 +221,41 @@ impl Poseidon2RoundsChip {
         self.prep.len() / prep::WIDTH
     }
 
-    /// The main trace: every permutation's state before each of its rows' operations (the
-    /// input as permuted: halves exchanged when the swap bit is 1), and the swap bits.
+    /// The main trace: every permutation's input as read from memory on its input row, then
+    /// the state before each later row's operation (computed from the input as permuted: halves
+    /// exchanged when the swap bit is 1), and the swap bits.
     pub fn generate_trace<F: Field>(&self, execution: &Execution) -> RowMajorMatrix<F> {
-        let (states, swaps): (Vec<_>, Vec<_>) = self
-            .inputs
-            .iter()
-            .map(|(input, swap)| {
-                let state: [Val; PERM_WIDTH] = input.map(|addr| execution.value(addr)[0]);
-                let bit = swap.map_or(Val::ZERO, |addr| execution.value(addr)[0]);
-                (swap_halves(&state, bit == Val::ONE), bit)
-            })
-            .unzip();
-        self.trace_of(&states, &swaps)
+        let mut raw = Vec::with_capacity(self.inputs.len());
+        let mut permuted = Vec::with_capacity(self.inputs.len());
+        let mut swaps = Vec::with_capacity(self.inputs.len());
+        for (input, swap) in &self.inputs {
+            let state: [Val; PERM_WIDTH] = input.map(|addr| execution.value(addr)[0]);
+            let bit = swap.map_or(Val::ZERO, |addr| execution.value(addr)[0]);
+            raw.push(state);
+            permuted.push(swap_halves(&state, bit == Val::ONE));
+            swaps.push(bit);
+        }
+        self.trace_of(&raw, &permuted, &swaps)
     }
 
-    /// The main trace for the given permutation inputs (as permuted) and the swap bits of
-    /// their input rows. Tests forge traces with it.
+    /// The main trace for the given permutation inputs: `raw` on their input rows (what the
+    /// lookups read), `permuted` the state the initial linear layer and the rounds start from,
+    /// `swaps` the swap bits of their input rows. Honest traces have `permuted = raw` with the
+    /// halves exchanged when the bit is 1; tests forge traces with other choices.
     pub(crate) fn trace_of<F: Field>(
         &self,
-        states: &[[Val; PERM_WIDTH]],
+        raw: &[[Val; PERM_WIDTH]],
+        permuted: &[[Val; PERM_WIDTH]],
         swaps: &[Val],
     ) -> RowMajorMatrix<F> {
         let mut values = vec![F::ZERO; self.height() * cols::WIDTH];
-        for (index, (input, swap)) in states.iter().zip(swaps).enumerate() {
+        for (index, ((raw, input), swap)) in raw.iter().zip(permuted).zip(swaps).enumerate() {
             let mut state = *input;
             for r in 0..ROWS_PER_PERMUTATION {
                 let row = index * ROWS_PER_PERMUTATION + r;
                 let cells = &mut values[row * cols::WIDTH..(row + 1) * cols::WIDTH];
-                for (slot, value) in cells[cols::STATE..].iter_mut().zip(&state) {
+                let shown = if r == 0 { raw } else { &state };
+                for (slot, value) in cells[cols::STATE..].iter_mut().zip(shown) {
                     *slot = F::from_u32(value.as_canonical_u32());
                 }
                 if r == 0 {
@@ -307,7 +315,27 @@ where
         let prep: Vec<AB::Expr> = super::preprocessed_row(builder);
         let rc: [AB::Expr; PERM_WIDTH] = core::array::from_fn(|i| prep[prep::RC + i].clone());
 
-        let after_initial = apply(&state, true, None, None);
+        // The swap bit is 0 or 1, and 0 except where the program reads one (else any row could
+        // exchange the halves of what it provides or reads).
+        let swap: AB::Expr = main.current_slice()[cols::SWAP].into();
+        let swap_mult = prep[prep::SWAP_MULT].clone();
+        builder.assert_bool(swap.clone());
+        builder.assert_zero(swap.clone() * (AB::Expr::ONE + swap_mult.clone()));
+        MEMORY_BUS.table_entry(
+            builder,
+            super::base_cell(prep[prep::SWAP_ADDR].clone(), swap.clone()),
+            swap_mult,
+        );
+
+        // The input row holds the memory values; the permutation starts from them with the
+        // halves exchanged when `swap = 1` (degree 2, times the flag 3). `swap` is 0 on every
+        // other row, where this is `state` itself.
+        let half = PERM_WIDTH / 2;
+        let swapped: [AB::Expr; PERM_WIDTH] = core::array::from_fn(|i| {
+            let partner = state[(i + half) % PERM_WIDTH].clone();
+            state[i].clone() + swap.clone() * (partner - state[i].clone())
+        });
+        let after_initial = apply(&swapped, true, None, None);
         let after_full = apply(&state, false, Some(&rc), None);
         let after_partial = apply(&state, false, None, Some(&rc[0]));
         let (is_initial, is_full, is_partial) = (
@@ -325,27 +353,12 @@ where
             );
         }
 
-        // The swap bit is 0 or 1, and 0 except where the program reads one (else any row could
-        // exchange the halves of what it provides or reads).
-        let swap: AB::Expr = main.current_slice()[cols::SWAP].into();
-        let swap_mult = prep[prep::SWAP_MULT].clone();
-        builder.assert_bool(swap.clone());
-        builder.assert_zero(swap.clone() * (AB::Expr::ONE + swap_mult.clone()));
-        MEMORY_BUS.table_entry(
-            builder,
-            super::base_cell(prep[prep::SWAP_ADDR].clone(), swap.clone()),
-            swap_mult,
-        );
-
-        let half = PERM_WIDTH / 2;
+        // One column per lookup value (degree 1), so p3 packs as many lookups per LogUp column
+        // as without swaps.
         for i in 0..PERM_WIDTH {
-            // Memory holds the input before the swap: undo it (degree 2; `state[i]` wherever
-            // `swap = 0`, e.g. on output rows).
-            let partner = state[(i + half) % PERM_WIDTH].clone();
-            let value = state[i].clone() + swap.clone() * (partner - state[i].clone());
             MEMORY_BUS.table_entry(
                 builder,
-                super::base_cell(prep[prep::ADDR + i].clone(), value),
+                super::base_cell(prep[prep::ADDR + i].clone(), state[i].clone()),
                 prep[prep::MULT + i].clone(),
             );
         }
@@ -387,5 +400,35 @@ mod tests {
                 .all(|row| row[cols::SWAP] == Val::ZERO)
         );
         assert_eq!(&execution.public_values[..], expected);
+    }
+
+    /// With the swap bit 1 the input row still holds memory's values (what the lookups read),
+    /// and the rounds permute the exchanged halves.
+    #[test]
+    fn input_row_holds_memory_values_and_rounds_permute_the_swapped_input() {
+        let mut b = Builder::new();
+        let bit = b.witness();
+        let input: [_; PERM_WIDTH] = core::array::from_fn(|_| b.witness());
+        let left = core::array::from_fn(|i| input[i]);
+        let right = core::array::from_fn(|i| input[PERM_WIDTH / 2 + i]);
+        let output = b.poseidon2_ordered(bit, left, right);
+        b.public(output[0]);
+        let program = b.build().unwrap();
+        let raw: [Val; PERM_WIDTH] = core::array::from_fn(|i| Val::from_u32(5 * i as u32 + 2));
+        let mut witness = vec![Val::ONE];
+        witness.extend(raw);
+        let execution = crate::runtime::execute(&program, &witness).unwrap();
+        let chip = Poseidon2RoundsChip::new(&program, 2);
+        let trace = chip.generate_trace::<Val>(&execution);
+        let row = |r: usize| &trace.values[r * cols::WIDTH..(r + 1) * cols::WIDTH];
+        assert_eq!(row(0)[cols::STATE..cols::STATE + PERM_WIDTH], raw);
+        assert_eq!(row(0)[cols::SWAP], Val::ONE);
+        let expected = inner_perm().permute(swap_halves(&raw, true));
+        assert_eq!(
+            row(OUTPUT_ROW)[cols::STATE..cols::STATE + PERM_WIDTH],
+            expected
+        );
+        assert_eq!(execution.public_values[0], expected[0]);
+        assert!((1..chip.height()).all(|r| row(r)[cols::SWAP] == Val::ZERO));
     }
 }
