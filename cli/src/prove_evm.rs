@@ -74,10 +74,15 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
 
     let start = Instant::now();
     let circuit = MipsWrapCircuit::new(&program, &proof).map_err(|e| anyhow!("{e}"))?;
-    let groth16 =
+    let proved =
         prove_groth16(circuit, &keys).map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
+    let groth16 = proved.proof;
     let groth16_time = start.elapsed();
-    eprintln!("Groth16 proof in {:.1} s", groth16_time.as_secs_f64());
+    eprintln!(
+        "Groth16 proof ({} constraints) in {:.1} s",
+        proved.num_constraints,
+        groth16_time.as_secs_f64()
+    );
 
     let note = format!(
         "zkmips prove --evm {} ({} cycles): a real proof under DEVELOPMENT Groth16 keys (public seed, NOT a trusted setup)",

@@ -44,6 +44,13 @@ pub enum Groth16Error {
     Rejected { circuit: String },
 }
 
+/// A Groth16 proof and the size of the circuit it was made for.
+#[derive(Clone, Debug)]
+pub struct Groth16Proof {
+    pub proof: Proof<Bn254>,
+    pub num_constraints: usize,
+}
+
 /// The Groth16 proof of `circuit` with public inputs `public_inputs` under `keys`, with the
 /// zero-knowledge randomness drawn from `seed` (`r`, then `s`: the order of
 /// `Groth16::prove`, so a seed gives the same proof either way).
@@ -52,7 +59,7 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(
     public_inputs: &[Fr],
     keys: &CircuitKeys,
     seed: [u8; 32],
-) -> Result<Proof<Bn254>, Groth16Error> {
+) -> Result<Groth16Proof, Groth16Error> {
     let synthesis = |source: SynthesisError| Groth16Error::Synthesis {
         circuit: keys.circuit.clone(),
         source,
@@ -112,5 +119,8 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(
             circuit: keys.circuit.clone(),
         });
     }
-    Ok(proof)
+    Ok(Groth16Proof {
+        proof,
+        num_constraints,
+    })
 }

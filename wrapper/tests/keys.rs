@@ -105,7 +105,13 @@ fn proving_checks_the_keys_against_its_own_synthesis() {
 
     let seed = [7u8; 32];
     let honest = CubeCircuit::new(3, 27);
-    let proof = prove(honest, &[Fr::from(3u64)], &keys, seed).unwrap();
+    let proved = prove(honest, &[Fr::from(3u64)], &keys, seed).unwrap();
+    let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(ark_relations::gr1cs::OptimizationGoal::Constraints);
+    honest.generate_constraints(cs.clone()).unwrap();
+    cs.finalize();
+    assert_eq!(proved.num_constraints, cs.num_constraints());
+    let proof = proved.proof;
     // The same proof as ark-groth16's own prover with the same randomness.
     let mut rng = ChaCha20Rng::from_seed(seed);
     let expected = Groth16::<ark_bn254::Bn254>::prove(&keys.proving_key, honest, &mut rng).unwrap();

@@ -241,7 +241,8 @@ impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
 
 /// Seed of the Groth16 prover's randomness for one statement. Deterministic on purpose: the
 /// STARK under the wrap is not zero-knowledge either, so hiding randomness would buy nothing,
-/// and a deterministic proof makes fixtures reproducible.
+/// and one STARK proof then always gives the same Groth16 proof. (The STARK itself can differ
+/// between runs: Plonky3 keeps whichever proof-of-work witness its parallel search finds.)
 fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
     use ark_serialize::CanonicalSerialize;
     use sha2::{Digest, Sha256};
@@ -262,7 +263,7 @@ fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
 pub fn prove_groth16(
     circuit: MipsWrapCircuit,
     keys: &crate::keys::CircuitKeys,
-) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, crate::groth16::Groth16Error> {
+) -> Result<crate::groth16::Groth16Proof, crate::groth16::Groth16Error> {
     let inputs = circuit.public_inputs;
     crate::groth16::prove(circuit, &inputs, keys, prover_seed(&inputs))
 }
