@@ -234,6 +234,6 @@ fn main() {
     heights("RoundPerRow", &narrow);
     heights(
         "RoundPerRow, uniform heights",
-        &narrow.with_uniform_heights(),
+        &narrow.with_uniform_heights(&OUTER_FRI),
     );
 }

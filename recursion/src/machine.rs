@@ -53,8 +53,9 @@ pub enum Poseidon2Layout {
     /// inside another recursion program.
     #[default]
     PermutationPerRow,
-    /// One round per row (16 columns, 30 rows a permutation): cheapest to verify in the
-    /// Groth16 wrapper, where columns cost constraints and rows almost nothing.
+    /// One full round or five partial rounds per row (21 columns, 14 rows a permutation):
+    /// cheapest to verify in the Groth16 wrapper, where columns cost constraints and rows
+    /// almost nothing.
     RoundPerRow,
 }
 
@@ -63,6 +64,9 @@ pub enum Poseidon2Layout {
 pub struct RecursionMachine {
     program: Program,
     min_height: usize,
+    /// The public table's minimum height (it may stay shorter than the others: see
+    /// [`Self::with_uniform_heights`]).
+    public_min_height: usize,
     poseidon2_layout: Poseidon2Layout,
     airs: Vec<RecursionAir>,
 }
@@ -85,6 +89,15 @@ impl RecursionMachine {
         min_height: usize,
         poseidon2_layout: Poseidon2Layout,
     ) -> Self {
+        Self::with_heights(program, min_height, min_height, poseidon2_layout)
+    }
+
+    fn with_heights(
+        program: Program,
+        min_height: usize,
+        public_min_height: usize,
+        poseidon2_layout: Poseidon2Layout,
+    ) -> Self {
         let poseidon2 = match poseidon2_layout {
             Poseidon2Layout::PermutationPerRow => {
                 RecursionAir::Poseidon2(Poseidon2Chip::new(&program, min_height))
@@ -98,11 +111,12 @@ impl RecursionMachine {
             RecursionAir::Alu(AluChip::new(&program, AluKind::Base, min_height)),
             RecursionAir::Alu(AluChip::new(&program, AluKind::Ext, min_height)),
             poseidon2,
-            RecursionAir::Public(PublicValuesChip::new(&program, min_height)),
+            RecursionAir::Public(PublicValuesChip::new(&program, public_min_height)),
         ];
         Self {
             program,
             min_height,
+            public_min_height,
             poseidon2_layout,
             airs,
         }
@@ -111,16 +125,37 @@ impl RecursionMachine {
     /// The same program with its Poseidon2 table laid out as `layout` (a different verifying
     /// key: the preprocessed tables change).
     pub fn with_poseidon2_layout(&self, layout: Poseidon2Layout) -> Self {
-        Self::with_layout(self.program.clone(), self.min_height, layout)
+        Self::with_heights(
+            self.program.clone(),
+            self.min_height,
+            self.public_min_height,
+            layout,
+        )
     }
 
-    /// The same program with every table as tall as its tallest. Costs proving time, saves
-    /// FRI rounds: FRI folds by at most its maximum arity but must stop wherever a shorter
-    /// table's codeword joins, so tables of many heights force binary rounds — each a Merkle
-    /// path per query in whatever verifies the proof (worth it for the Groth16-wrapped layer).
-    pub fn with_uniform_heights(&self) -> Self {
+    /// The same program with every table as tall as its tallest, but the public table, for
+    /// proofs under `settings`. Costs proving time, saves FRI rounds: FRI folds by at most its
+    /// maximum arity but must stop wherever a shorter table's codeword joins, so tables of
+    /// many heights force smaller rounds — each a Merkle path per query in whatever verifies
+    /// the proof (worth it for the Groth16-wrapped layer). The public table (a few dozen rows,
+    /// but one preprocessed selector column per public value) keeps the shortest height at
+    /// which it joins where a fold of the maximum arity lands, so it costs no FRI round and
+    /// leaves its columns out of the tall Merkle leaves.
+    pub fn with_uniform_heights(&self, settings: &zkmips_prover::config::FriSettings) -> Self {
         let tallest = self.heights().into_iter().max().unwrap_or(MIN_HEIGHT);
-        Self::with_layout(self.program.clone(), tallest, self.poseidon2_layout)
+        let log_tallest = tallest.trailing_zeros() as usize;
+        let natural = self.heights()[table::PUBLIC].trailing_zeros() as usize;
+        let arity = settings.max_log_arity.max(1);
+        let mut log_public = natural;
+        while log_public < log_tallest && (log_tallest - log_public) % arity != 0 {
+            log_public += 1;
+        }
+        Self::with_heights(
+            self.program.clone(),
+            tallest,
+            (1 << log_public).max(self.public_min_height),
+            self.poseidon2_layout,
+        )
     }
 
     /// Every table's height, in proving order.
@@ -565,9 +600,24 @@ mod tests {
             machine.heights().iter().min(),
             machine.heights().iter().max()
         );
-        let uniform = machine.with_uniform_heights();
+        // Arity 8, as the outer settings fold.
+        let settings = zkmips_prover::config::FriSettings {
+            max_log_arity: 3,
+            ..zkmips_prover::config::INNER_FRI
+        };
+        let uniform = machine.with_uniform_heights(&settings);
         let tallest = *machine.heights().iter().max().unwrap();
-        assert!(uniform.heights().iter().all(|&h| h == tallest));
+        let heights = uniform.heights();
+        for (index, &height) in heights.iter().enumerate() {
+            if index == table::PUBLIC {
+                // Shorter, joining FRI where a fold of the maximum arity lands.
+                let gap = tallest.trailing_zeros() - height.trailing_zeros();
+                assert_eq!(gap as usize % settings.max_log_arity, 0);
+                assert!(height <= tallest);
+            } else {
+                assert_eq!(height, tallest, "table {index}");
+            }
+        }
         let config = inner_config();
         let proof = uniform.prove(&config, &sample_witness()).unwrap();
         assert_eq!(proof.public_values, expected_public_values());
@@ -579,14 +629,24 @@ mod tests {
         let machine = round_per_row(&sample_program());
         let width = poseidon2_rounds::cols::WIDTH;
         let output_row = poseidon2_rounds::ROWS_PER_PERMUTATION - 1;
-        // An input (the lookup and the initial layer), a full round's and a partial round's
-        // result, an output.
-        for (row, column) in [(0, 3), (2, 7), (10, 0), (10, 9), (output_row, 15)] {
+        let (first_partial, last_partial) = (5, 8);
+        let sbox = poseidon2_rounds::cols::SBOX;
+        // An input (the lookup and the initial layer), a full round's result, a partial
+        // row's result and its S-box columns (the first and the last), the output.
+        for (row, column) in [
+            (0, 3),
+            (2, 7),
+            (first_partial + 1, 0),
+            (first_partial + 1, 9),
+            (first_partial, sbox),
+            (last_partial, poseidon2_rounds::cols::WIDTH - 1),
+            (output_row, 15),
+        ] {
             assert_rejected(&machine, table::POSEIDON2, |t| {
                 t[row * width + column] += Val::ONE
             });
         }
-        // A skipped round: two rounds swapped.
+        // A skipped round: two partial rows swapped.
         assert_rejected(&machine, table::POSEIDON2, |t| {
             let (rows5, rows6) = t.split_at_mut(6 * width);
             rows5[5 * width..].swap_with_slice(&mut rows6[..width]);
@@ -724,6 +784,29 @@ mod tests {
         plain_state: [Val; PERM_WIDTH],
     ) -> bool {
         let machine = swap_program(layout);
+        let output = inner_perm().permute(state);
+        let plain = inner_perm().permute(plain_state);
+        let states = [state, plain_state];
+        let swaps = [swap_column, plain_swap];
+        let trace = match &machine.airs()[table::POSEIDON2] {
+            RecursionAir::Poseidon2(chip) => chip.trace_of(&states, &swaps),
+            RecursionAir::Poseidon2Rounds(chip) => {
+                chip.trace_of(&[swap_input(), swap_input()], &states, &swaps)
+            }
+            _ => unreachable!("table {} is the Poseidon2 table", table::POSEIDON2),
+        };
+        swap_run_accepted(&machine, bit, trace, [output, plain])
+    }
+
+    /// Whether a run of [`swap_program`] is accepted when memory holds `bit` in the bit cell
+    /// and the honest inputs, the Poseidon2 table is `trace`, and the two permutations'
+    /// outputs (in memory, and public) are `outputs`.
+    fn swap_run_accepted(
+        machine: &RecursionMachine,
+        bit: Val,
+        trace: RowMajorMatrix<Val>,
+        outputs: [[Val; PERM_WIDTH]; 2],
+    ) -> bool {
         let mut execution = machine.execute(&swap_witness(0)).unwrap();
         let permutations: Vec<_> = machine
             .program()
@@ -741,8 +824,7 @@ mod tests {
             panic!("the second permutation has no swap bit");
         };
         execution.memory[bit_addr.index()] = crate::ir::base_block(bit);
-        let output = inner_perm().permute(state);
-        let plain = inner_perm().permute(plain_state);
+        let [output, plain] = outputs;
         for (addr, value) in ordered_output.iter().zip(output) {
             execution.memory[addr.index()] = crate::ir::base_block(value);
         }
@@ -752,17 +834,40 @@ mod tests {
         execution.public_values[..PERM_WIDTH].copy_from_slice(&output);
         execution.public_values[PERM_WIDTH] = plain[0];
         let mut tables = machine.tables::<Val>(&execution);
-        let states = [state, plain_state];
-        let swaps = [swap_column, plain_swap];
-        tables[table::POSEIDON2].trace = match &machine.airs()[table::POSEIDON2] {
-            RecursionAir::Poseidon2(chip) => chip.trace_of(&states, &swaps),
-            RecursionAir::Poseidon2Rounds(chip) => {
-                chip.trace_of(&[swap_input(), swap_input()], &states, &swaps)
-            }
-            _ => unreachable!("table {} is the Poseidon2 table", table::POSEIDON2),
-        };
+        tables[table::POSEIDON2].trace = trace;
         tables[table::PUBLIC].public_values = execution.public_values.clone();
-        proves_and_verifies(&machine, &inner_config(), &tables, execution.public_values)
+        proves_and_verifies(machine, &inner_config(), &tables, execution.public_values)
+    }
+
+    /// A partial row's S-box column forged, and everything after it in the permutation
+    /// (later S-boxes, rows, the output in memory and public) consistent with the forgery:
+    /// only the column's own cube constraint stands in the way.
+    #[test]
+    fn forged_sbox_columns_are_rejected() {
+        let machine = swap_program(Poseidon2Layout::RoundPerRow);
+        let RecursionAir::Poseidon2Rounds(chip) = &machine.airs()[table::POSEIDON2] else {
+            unreachable!("table {} is the Poseidon2 table", table::POSEIDON2);
+        };
+        let raw = [swap_input(), swap_input()];
+        let swaps = [Val::ZERO, Val::ZERO];
+        let accepted = |permutation, partial_row, sbox, offset| {
+            let forgery = poseidon2_rounds::SboxForgery {
+                permutation,
+                partial_row,
+                sbox,
+                offset,
+            };
+            let (trace, outputs) = chip.trace_with_forged_sbox(&raw, &swaps, forgery);
+            swap_run_accepted(&machine, Val::ZERO, trace, [outputs[0], outputs[1]])
+        };
+        // The forging itself is sound: no offset is the honest run.
+        assert!(accepted(0, 0, 0, Val::ZERO));
+        for (permutation, partial_row, sbox) in [(0, 0, 0), (0, 1, 2), (1, 3, 3)] {
+            assert!(
+                !accepted(permutation, partial_row, sbox, Val::ONE),
+                "permutation {permutation}, partial row {partial_row}, S-box {sbox}"
+            );
+        }
     }
 
     #[test]

@@ -157,7 +157,7 @@ fn probe(
     let machine = &machine.with_poseidon2_layout(layout);
     let uniform;
     let machine = if std::env::args().any(|a| a == "--uniform") {
-        uniform = machine.with_uniform_heights();
+        uniform = machine.with_uniform_heights(&OUTER_FRI);
         &uniform
     } else {
         machine

@@ -77,7 +77,7 @@ fn fixture() -> &'static Fixture {
         let shrink = layer
             .machine()
             .with_poseidon2_layout(Poseidon2Layout::RoundPerRow)
-            .with_uniform_heights();
+            .with_uniform_heights(&WRAP_TEST_FRI);
         let outer_config = outer_config_with(&WRAP_TEST_FRI);
         let shrink_proof = shrink.prove(&outer_config, &shrink_stream).unwrap();
         shrink.verify(&outer_config, &shrink_proof).unwrap();
