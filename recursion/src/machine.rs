@@ -147,7 +147,7 @@ impl RecursionMachine {
         let natural = self.heights()[table::PUBLIC].trailing_zeros() as usize;
         let arity = settings.max_log_arity.max(1);
         let mut log_public = natural;
-        while log_public < log_tallest && (log_tallest - log_public) % arity != 0 {
+        while log_public < log_tallest && !(log_tallest - log_public).is_multiple_of(arity) {
             log_public += 1;
         }
         Self::with_heights(

@@ -77,7 +77,7 @@ const PARTIAL_ROUNDS: usize = KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16;
 /// Partial rounds computed by one row. Five: 20 rounds in 4 rows, and the main trace (21
 /// columns) still fits the same two 16-value blocks of a Merkle leaf hash as 17 columns.
 pub const PARTIAL_ROUNDS_PER_ROW: usize = 5;
-const _: () = assert!(PARTIAL_ROUNDS % PARTIAL_ROUNDS_PER_ROW == 0);
+const _: () = assert!(PARTIAL_ROUNDS.is_multiple_of(PARTIAL_ROUNDS_PER_ROW));
 
 /// Rows of the partial rounds.
 const PARTIAL_ROWS: usize = PARTIAL_ROUNDS / PARTIAL_ROUNDS_PER_ROW;

@@ -27,6 +27,7 @@ use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, TwoAdicField};
 use p3_koala_bear::KoalaBear;
 use p3_lookup::InteractionSymbolicBuilder;
 use p3_matrix::Dimensions;
+use zkmips_prover::batch::{FixedTables, NamedAir};
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::outer::{
     OuterChallenge, OuterChallenger, OuterConfig, outer_config_with, outer_perm, outer_val_mmcs,
@@ -116,6 +117,20 @@ impl BatchStarkShape {
     ) -> Result<Self, WitnessError> {
         let common = common_data(settings, airs, degree_bits)?;
         Self::from_common(settings, airs, degree_bits, &common)
+    }
+
+    /// The shape of a batch proof of `airs` made with `fixed` (their fixed tables committed
+    /// under `outer_config_with(settings)`): the preprocessed commitment is taken from `fixed`,
+    /// not committed again (`fixed` is checked to be these chips').
+    pub fn from_fixed<A: OuterBatchAir + NamedAir>(
+        settings: &FriSettings,
+        airs: &[A],
+        fixed: &FixedTables<OuterConfig>,
+    ) -> Result<Self, WitnessError> {
+        fixed
+            .check_chips(airs)
+            .map_err(|e| shape_error(e.to_string()))?;
+        Self::from_common(settings, airs, &fixed.degree_bits(), fixed.common())
     }
 
     fn from_common<A: OuterBatchAir>(
@@ -323,14 +338,29 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
     proof: &BatchProof<OuterConfig>,
     public_values: &[Vec<KoalaBear>],
 ) -> Result<(BatchStarkShape, BatchStarkWitness), WitnessError> {
+    if proof.degree_bits.len() != airs.len() {
+        return Err(shape_error("instance count"));
+    }
+    let common = common_data(settings, airs, &proof.degree_bits)?;
+    extract_with_common(settings, airs, &common, proof, public_values)
+}
+
+/// [`extract_batch_stark`] with the lookups and preprocessed commitment of `airs` at the
+/// proof's heights already derived (`common`).
+fn extract_with_common<A: OuterBatchAir>(
+    settings: &FriSettings,
+    airs: &[A],
+    common: &p3_batch_stark::CommonData<OuterConfig>,
+    proof: &BatchProof<OuterConfig>,
+    public_values: &[Vec<KoalaBear>],
+) -> Result<(BatchStarkShape, BatchStarkWitness), WitnessError> {
     let config = outer_config_with(settings);
     let degree_bits = proof.degree_bits.clone();
     if degree_bits.len() != airs.len() || public_values.len() != airs.len() {
         return Err(shape_error("instance count"));
     }
-    let common = common_data(settings, airs, &degree_bits)?;
-    let shape = BatchStarkShape::from_common(settings, airs, &degree_bits, &common)?;
-    verify_batch(&config, airs, proof, public_values, &common)
+    let shape = BatchStarkShape::from_common(settings, airs, &degree_bits, common)?;
+    verify_batch(&config, airs, proof, public_values, common)
         .map_err(|e| WitnessError::Rejected(format!("{e:?}")))?;
     let fri = &proof.opening_proof;
     if proof.commitments.random.is_some() {
@@ -356,7 +386,7 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
         .replay_to_opening(
             &config,
             airs,
-            &common,
+            common,
             proof,
             public_values,
             &mut challenger,
@@ -867,6 +897,36 @@ impl BatchStarkVerifierCircuit {
         public_values: &[Vec<KoalaBear>],
     ) -> Result<Self, WitnessError> {
         let (shape, witness) = extract_batch_stark(settings, airs, proof, public_values)?;
+        Ok(Self {
+            shape,
+            public_values: public_values.to_vec(),
+            witness,
+        })
+    }
+
+    /// [`Self::new`] for a proof made with `fixed` (the fixed tables of `airs` committed under
+    /// `outer_config_with(settings)`), whose commitment and bus layout are used instead of
+    /// being derived again. Fails if the proof does not verify natively against them.
+    pub fn with_fixed<A: OuterBatchAir + NamedAir>(
+        settings: &FriSettings,
+        airs: &[A],
+        fixed: &FixedTables<OuterConfig>,
+        proof: &BatchProof<OuterConfig>,
+        public_values: &[Vec<KoalaBear>],
+    ) -> Result<Self, WitnessError> {
+        // The commitment in `fixed` becomes a circuit constant: it must be these chips'.
+        fixed
+            .check_chips(airs)
+            .map_err(|e| shape_error(e.to_string()))?;
+        if proof.degree_bits != fixed.degree_bits() {
+            return Err(shape_error(format!(
+                "the proof's heights 2^{:?} are not the fixed tables' 2^{:?}",
+                proof.degree_bits,
+                fixed.degree_bits()
+            )));
+        }
+        let (shape, witness) =
+            extract_with_common(settings, airs, fixed.common(), proof, public_values)?;
         Ok(Self {
             shape,
             public_values: public_values.to_vec(),
