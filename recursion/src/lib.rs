@@ -10,6 +10,7 @@
 
 pub mod builder;
 pub mod chips;
+pub mod evm_chain;
 pub mod fixed;
 pub mod gadgets;
 pub mod ir;

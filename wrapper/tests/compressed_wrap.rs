@@ -1,22 +1,24 @@
-//! The EVM statement over the recursion path, end to end at test size: a MIPS shard proof
-//! (c-sum, EVM shape, inner config) → the compress program checking the statement → its proof →
-//! the shrink program verifying that proof, proven under the outer config with one Poseidon2
-//! round per row and uniform heights → the Groth16 circuit `CompressedWrapCircuit`, whose
-//! public inputs must be the program's compressed programVKey and the committed values'
-//! digest. Tampered public inputs, statement values and opened values leave it unsatisfied.
+//! The EVM statement over the recursion path, end to end at test size (`EvmRecursionChain`): a
+//! MIPS shard proof (c-sum, EVM shape, inner config) → the compress program checking the
+//! statement → its proof → the shrink program verifying that proof, proven under the outer
+//! config in the wrap's layout → the Groth16 circuit `CompressedWrapCircuit`, whose public
+//! inputs must be the program's compressed programVKey and the committed values' digest.
+//! Tampered public inputs, statement values and opened values leave it unsatisfied; the blank
+//! circuit keys are derived from is the same circuit.
 
 use std::sync::OnceLock;
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
 use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
-use zkmips_prover::config::{FriSettings, INNER_FRI, inner_config_with};
+use zkmips_prover::config::{FriSettings, INNER_FRI};
 use zkmips_prover::evm::EvmProgram;
-use zkmips_prover::outer::{WRAP_TEST_FRI, outer_config_with};
-use zkmips_recursion::layers::VerifierLayer;
-use zkmips_recursion::machine::{Poseidon2Layout, RecursionMachine, table};
-use zkmips_recursion::mips::{MipsShardVerifier, prove_mips_shard, statement};
+use zkmips_prover::outer::WRAP_TEST_FRI;
+use zkmips_recursion::evm_chain::EvmRecursionChain;
+use zkmips_recursion::machine::table;
+use zkmips_recursion::mips::statement;
 use zkmips_wrapper::Fr;
+use zkmips_wrapper::keys::circuit_digest;
 use zkmips_wrapper::koalabear::KoalaBearExt;
 use zkmips_wrapper::solidity::groth16_public_inputs;
 use zkmips_wrapper::verifier::compressed::{CompressedWrapCircuit, digest_bytes};
@@ -40,60 +42,42 @@ fn read(path: &str) -> Vec<u8> {
 
 struct Fixture {
     circuit: CompressedWrapCircuit,
+    /// The circuit Groth16 keys are derived from: the shape alone.
+    blank: CompressedWrapCircuit,
     expected_inputs: [Fr; 2],
 }
 
+/// c-sum down the chain (built from fibonacci's shape: one chain serves every guest), the
+/// shrink proof wrapped with the chain's shared fixed tables.
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let program = EvmProgram::from_elf(&read("bin/c-sum.elf")).unwrap();
-        let shard = prove_mips_shard(
+        let chain = EvmRecursionChain::new(
             &INNER_TEST_FRI,
-            &program,
-            vec![read("c-sum/input.txt")],
-            vec![],
-        )
-        .unwrap();
-
-        // Compress: the statement program over the shard proof.
-        let compress = MipsShardVerifier::statement(&INNER_TEST_FRI, &program).unwrap();
-        let stream = compress.witness(&program, &shard).unwrap().stream();
-        let compress_machine = RecursionMachine::new(compress.program().clone());
-        let inner_config = inner_config_with(&INNER_TEST_FRI);
-        let compress_proof = compress_machine.prove(&inner_config, &stream).unwrap();
-        compress_machine
-            .verify(&inner_config, &compress_proof)
-            .unwrap();
-
-        // Shrink: the verifier of compress proofs, in the layout made for the wrap.
-        let layer = VerifierLayer::new(
-            &compress_machine,
-            &compress_proof.proof.degree_bits,
-            &INNER_TEST_FRI,
-            RecursionMachine::min_height_for(&WRAP_TEST_FRI),
-        )
-        .unwrap();
-        let shrink_stream = layer.witness(&compress_machine, &compress_proof).unwrap();
-        let shrink = layer
-            .machine()
-            .with_poseidon2_layout(Poseidon2Layout::RoundPerRow)
-            .with_uniform_heights(&WRAP_TEST_FRI);
-        let outer_config = outer_config_with(&WRAP_TEST_FRI);
-        let shrink_proof = shrink.prove(&outer_config, &shrink_stream).unwrap();
-        shrink.verify(&outer_config, &shrink_proof).unwrap();
-        assert_eq!(shrink_proof.public_values, compress_proof.public_values);
-
-        let circuit = CompressedWrapCircuit::new(
             &WRAP_TEST_FRI,
-            shrink.airs(),
-            &shrink_proof.proof,
-            &shrink_proof.public_values,
+            &EvmProgram::from_elf(&read("bin/fibonacci.elf")).unwrap(),
         )
         .unwrap();
+        let fixed = chain.shrink_fixed_tables().unwrap();
+        let program = EvmProgram::from_elf(&read("bin/c-sum.elf")).unwrap();
+        let proved = chain
+            .prove(&program, vec![read("c-sum/input.txt")], vec![], &fixed)
+            .unwrap();
+        let airs = chain.shrink().airs();
+        let circuit = CompressedWrapCircuit::with_fixed(
+            &WRAP_TEST_FRI,
+            airs,
+            &fixed,
+            &proved.proof.proof,
+            &proved.proof.public_values,
+        )
+        .unwrap();
+        let blank = CompressedWrapCircuit::blank(&WRAP_TEST_FRI, airs, &fixed).unwrap();
         let vkey = program.compressed_vkey(&INNER_TEST_FRI).unwrap();
-        let expected_inputs = groth16_public_inputs(&vkey.0, &shard.committed).unwrap();
+        let expected_inputs = groth16_public_inputs(&vkey.0, &proved.committed).unwrap();
         Fixture {
             circuit,
+            blank,
             expected_inputs,
         }
     })
@@ -119,6 +103,16 @@ fn the_public_inputs_are_the_programs_vkey_and_the_committed_digest() {
     let f = fixture();
     assert_eq!(f.circuit.public_inputs, f.expected_inputs);
     assert_eq!(f.circuit.statement.len(), statement::LEN);
+}
+
+/// Keys derived from the blank circuit serve real proofs: both synthesize the same constraint
+/// matrices (the digest the key cache checks).
+#[test]
+fn the_blank_circuit_is_the_proving_circuit() {
+    let f = fixture();
+    let digest = |circuit: &CompressedWrapCircuit| circuit_digest("compressed", circuit.clone());
+    assert_eq!(digest(&f.blank).unwrap(), digest(&f.circuit).unwrap());
+    assert!(!satisfied(f.blank.clone()), "the blank witness is no proof");
 }
 
 #[test]

@@ -345,6 +345,30 @@ pub fn extract_batch_stark<A: OuterBatchAir>(
     extract_with_common(settings, airs, &common, proof, public_values)
 }
 
+/// [`extract_batch_stark`] for a proof made with `fixed` (the fixed tables of `airs` committed
+/// under `outer_config_with(settings)`), whose commitment and bus layout are used instead of
+/// being derived again; `fixed` is checked to be these chips' at the proof's heights.
+pub fn extract_batch_stark_with_fixed<A: OuterBatchAir + NamedAir>(
+    settings: &FriSettings,
+    airs: &[A],
+    fixed: &FixedTables<OuterConfig>,
+    proof: &BatchProof<OuterConfig>,
+    public_values: &[Vec<KoalaBear>],
+) -> Result<(BatchStarkShape, BatchStarkWitness), WitnessError> {
+    // The commitment in `fixed` becomes a circuit constant: it must be these chips'.
+    fixed
+        .check_chips(airs)
+        .map_err(|e| shape_error(e.to_string()))?;
+    if proof.degree_bits != fixed.degree_bits() {
+        return Err(shape_error(format!(
+            "the proof's heights 2^{:?} are not the fixed tables' 2^{:?}",
+            proof.degree_bits,
+            fixed.degree_bits()
+        )));
+    }
+    extract_with_common(settings, airs, fixed.common(), proof, public_values)
+}
+
 /// [`extract_batch_stark`] with the lookups and preprocessed commitment of `airs` at the
 /// proof's heights already derived (`common`).
 fn extract_with_common<A: OuterBatchAir>(
@@ -914,19 +938,8 @@ impl BatchStarkVerifierCircuit {
         proof: &BatchProof<OuterConfig>,
         public_values: &[Vec<KoalaBear>],
     ) -> Result<Self, WitnessError> {
-        // The commitment in `fixed` becomes a circuit constant: it must be these chips'.
-        fixed
-            .check_chips(airs)
-            .map_err(|e| shape_error(e.to_string()))?;
-        if proof.degree_bits != fixed.degree_bits() {
-            return Err(shape_error(format!(
-                "the proof's heights 2^{:?} are not the fixed tables' 2^{:?}",
-                proof.degree_bits,
-                fixed.degree_bits()
-            )));
-        }
         let (shape, witness) =
-            extract_with_common(settings, airs, fixed.common(), proof, public_values)?;
+            extract_batch_stark_with_fixed(settings, airs, fixed, proof, public_values)?;
         Ok(Self {
             shape,
             public_values: public_values.to_vec(),

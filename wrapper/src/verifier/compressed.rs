@@ -19,8 +19,9 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use p3_batch_stark::BatchProof;
-use p3_field::PrimeField32;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_koala_bear::KoalaBear;
+use zkmips_prover::batch::FixedTables;
 use zkmips_prover::config::FriSettings;
 use zkmips_prover::evm::compressed_vkey_of;
 use zkmips_prover::outer::OuterConfig;
@@ -29,7 +30,8 @@ use zkmips_recursion::machine::table;
 use zkmips_recursion::mips::statement;
 
 use super::batch::{
-    BatchStarkShape, BatchStarkWitness, extract_batch_stark, synthesize_batch_stark_with,
+    BatchStarkShape, BatchStarkWitness, extract_batch_stark, extract_batch_stark_with_fixed,
+    synthesize_batch_stark_with,
 };
 use super::circuit::base_witness;
 use super::mips::digest_from_limbs;
@@ -70,24 +72,47 @@ impl CompressedWrapCircuit {
         proof: &BatchProof<OuterConfig>,
         statement: &[KoalaBear],
     ) -> Result<Self, WitnessError> {
-        if statement.len() != statement::LEN {
-            return Err(WitnessError::Shape(format!(
-                "{} public values, a statement has {}",
-                statement.len(),
-                statement::LEN
-            )));
-        }
-        if let Some(limb) = statement[statement::DIGEST]
-            .iter()
-            .find(|l| l.as_canonical_u32() >= 1 << 16)
-        {
-            return Err(WitnessError::Shape(format!(
-                "digest limb {limb} is not 16 bits"
-            )));
-        }
-        let mut public_values = vec![Vec::new(); table::COUNT];
-        public_values[table::PUBLIC] = statement.to_vec();
+        let public_values = check_statement(statement)?;
         let (shape, witness) = extract_batch_stark(settings, airs, proof, &public_values)?;
+        Self::assemble(shape, witness, statement)
+    }
+
+    /// [`Self::new`] for a proof made with `fixed`, the shrink program's fixed tables (their
+    /// commitment becomes the circuit's constant without being computed again).
+    pub fn with_fixed(
+        settings: &FriSettings,
+        airs: &[RecursionAir],
+        fixed: &FixedTables<OuterConfig>,
+        proof: &BatchProof<OuterConfig>,
+        statement: &[KoalaBear],
+    ) -> Result<Self, WitnessError> {
+        let public_values = check_statement(statement)?;
+        let (shape, witness) =
+            extract_batch_stark_with_fixed(settings, airs, fixed, proof, &public_values)?;
+        Self::assemble(shape, witness, statement)
+    }
+
+    /// A blank instance (all-zero witness and statement) of the circuit verifying proofs made
+    /// with `fixed`: what key generation synthesizes. It does not satisfy the circuit.
+    pub fn blank(
+        settings: &FriSettings,
+        airs: &[RecursionAir],
+        fixed: &FixedTables<OuterConfig>,
+    ) -> Result<Self, WitnessError> {
+        let shape = BatchStarkShape::from_fixed(settings, airs, fixed)?;
+        Ok(Self {
+            witness: BatchStarkWitness::blank(&shape),
+            shape,
+            statement: vec![KoalaBear::ZERO; statement::LEN],
+            public_inputs: [Fr::from(0u64); 2],
+        })
+    }
+
+    fn assemble(
+        shape: BatchStarkShape,
+        witness: BatchStarkWitness,
+        statement: &[KoalaBear],
+    ) -> Result<Self, WitnessError> {
         let commitment: [KoalaBear; 8] = statement[statement::COMMITMENT]
             .try_into()
             .expect("the statement layout has 8 commitment values");
@@ -104,6 +129,29 @@ impl CompressedWrapCircuit {
             public_inputs: [program_vkey, digest],
         })
     }
+}
+
+/// The shrink proof's per-table public values for `statement`, which must be one (its length,
+/// 16-bit digest limbs).
+fn check_statement(statement: &[KoalaBear]) -> Result<Vec<Vec<KoalaBear>>, WitnessError> {
+    if statement.len() != statement::LEN {
+        return Err(WitnessError::Shape(format!(
+            "{} public values, a statement has {}",
+            statement.len(),
+            statement::LEN
+        )));
+    }
+    if let Some(limb) = statement[statement::DIGEST]
+        .iter()
+        .find(|l| l.as_canonical_u32() >= 1 << 16)
+    {
+        return Err(WitnessError::Shape(format!(
+            "digest limb {limb} is not 16 bits"
+        )));
+    }
+    let mut public_values = vec![Vec::new(); table::COUNT];
+    public_values[table::PUBLIC] = statement.to_vec();
+    Ok(public_values)
 }
 
 impl ConstraintSynthesizer<Fr> for CompressedWrapCircuit {
