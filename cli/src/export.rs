@@ -26,7 +26,16 @@ pub struct ExportVerifierArgs {
 }
 
 pub fn export_verifier(args: &ExportVerifierArgs) -> anyhow::Result<()> {
-    export_verifier_of(args, CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
+    // The circuit's constants include the shrink program's fixed tables, cached beside the keys.
+    let circuit = current_wrap_circuit(&key_cache(args))?;
+    export_verifier_of(args, CURRENT_WRAP_CIRCUIT_NAME, circuit)
+}
+
+fn key_cache(args: &ExportVerifierArgs) -> KeyCache {
+    match &args.keys_dir {
+        Some(dir) => KeyCache::new(dir),
+        None => KeyCache::from_env(),
+    }
 }
 
 /// [`export_verifier`] for any circuit (tests use a small one: the real circuit's keys take
@@ -36,10 +45,7 @@ where
     C: ark_relations::gr1cs::ConstraintSynthesizer<zkmips_wrapper::Fr> + Clone,
 {
     eprintln!("WARNING: {DEV_KEYS_WARNING}");
-    let cache = match &args.keys_dir {
-        Some(dir) => KeyCache::new(dir),
-        None => KeyCache::from_env(),
-    };
+    let cache = key_cache(args);
     let keys = if args.regenerate_keys {
         cache.regenerate(name, circuit)
     } else {

@@ -106,8 +106,10 @@ fn main() -> ExitCode {
                 .map_err(|err| format!("cannot read {}: {err}", program.display()))
                 .and_then(|bytes| {
                     if evm {
+                        // The programVKey of the EVM statement over the recursion path:
+                        // the program's fixed tables committed under the compress settings.
                         zkmips_prover::evm::EvmProgram::from_elf(&bytes)
-                            .and_then(|p| p.vkey())
+                            .and_then(|p| p.compressed_vkey(&zkmips_prover::config::COMPRESS_FRI))
                             .map(|key| key.to_hex())
                             .map_err(|err| format!("{}: {err}", program.display()))
                     } else {

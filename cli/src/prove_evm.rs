@@ -1,18 +1,18 @@
-//! `zkmips prove --evm`: an EVM proof of the run (one fixed-shape shard under the outer
-//! config), wrapped in the Groth16 circuit, written as the files an application needs, and
-//! checked by the verifier contract in an in-process EVM.
+//! `zkmips prove --evm`: an EVM proof of the run — one fixed-shape shard, compressed by the
+//! recursion chain into a shrink proof under the outer config (docs/RECURSION.md §0), wrapped
+//! in the Groth16 circuit — written as the files an application needs, and checked by the
+//! verifier contract in an in-process EVM.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use zkmips_prover::evm::{EvmProgram, prove_evm as prove_evm_run};
+use zkmips_prover::batch::FixedTablesOrigin;
+use zkmips_prover::evm::EvmProgram;
 use zkmips_wrapper::evm::{CompiledContracts, intrinsic_gas, verify_in_evm, verify_proof_calldata};
+use zkmips_wrapper::evm_prover::{EvmProver, prove_groth16};
 use zkmips_wrapper::fixture::EvmFixture;
-use zkmips_wrapper::keys::{
-    CURRENT_WRAP_CIRCUIT_NAME, DEV_KEYS_WARNING, KeyCache, KeySource, current_wrap_circuit,
-};
-use zkmips_wrapper::verifier::mips::{MipsWrapCircuit, prove_groth16};
+use zkmips_wrapper::keys::{CURRENT_WRAP_CIRCUIT_NAME, DEV_KEYS_WARNING, KeyCache, KeySource};
 
 use crate::prove::{ProveArgs, read};
 
@@ -42,25 +42,48 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
     let hints = args.hint.iter().map(read).collect::<Result<Vec<_>>>()?;
     let program = EvmProgram::from_elf(&elf).with_context(|| args.program.display().to_string())?;
 
-    let start = Instant::now();
-    let proof = prove_evm_run(&program, inputs, hints)
-        .with_context(|| args.program.display().to_string())?;
-    let stark_time = start.elapsed();
-    eprintln!(
-        "STARK (outer config, one shard): {} cycles in {:.1} s",
-        proof.cpu.cycles,
-        stark_time.as_secs_f64()
-    );
-    let vkey = program.vkey()?;
-
     eprintln!("WARNING: {DEV_KEYS_WARNING}");
     let cache = match &args.keys_dir {
         Some(dir) => KeyCache::new(dir),
         None => KeyCache::from_env(),
     };
     let start = Instant::now();
+    let (prover, origin) =
+        EvmProver::production(&cache).context("the recursion chain and its fixed tables")?;
+    match origin {
+        Some(FixedTablesOrigin::Loaded) | None => eprintln!(
+            "recursion chain ready in {:.1} s",
+            start.elapsed().as_secs_f64()
+        ),
+        Some(FixedTablesOrigin::Built { reason, saved }) => eprintln!(
+            "recursion chain ready in {:.1} s (shrink fixed tables committed: {reason}; {})",
+            start.elapsed().as_secs_f64(),
+            match saved {
+                Ok(()) => "saved for the next run".to_string(),
+                Err(err) => format!("not saved: {err}"),
+            }
+        ),
+    }
+    let vkey = prover.program_vkey(&program)?;
+
+    let start = Instant::now();
+    let proved = prover
+        .prove(&program, inputs, hints)
+        .with_context(|| args.program.display().to_string())?;
+    let timings = proved.shrink.timings;
+    eprintln!(
+        "STARK (MIPS shard {:.1} s, compress {:.1} s, shrink under the outer config {:.1} s) in \
+         {:.1} s",
+        timings.shard.as_secs_f64(),
+        timings.compress.as_secs_f64(),
+        timings.shrink.as_secs_f64(),
+        start.elapsed().as_secs_f64()
+    );
+    let public_values = proved.shrink.committed.clone();
+
+    let start = Instant::now();
     let keys = cache
-        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit()?)
+        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, prover.blank_circuit()?)
         .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
     eprintln!(
         "Groth16 keys {} {} in {:.1} s",
@@ -73,15 +96,13 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
     );
 
     let start = Instant::now();
-    let circuit = MipsWrapCircuit::new(&program, &proof).map_err(|e| anyhow!("{e}"))?;
-    let proved =
-        prove_groth16(circuit, &keys).map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
-    let groth16 = proved.proof;
-    let groth16_time = start.elapsed();
+    let proved_groth16 =
+        prove_groth16(proved.circuit, &keys).map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
+    let groth16 = proved_groth16.proof;
     eprintln!(
         "Groth16 proof ({} constraints) in {:.1} s",
-        proved.num_constraints,
-        groth16_time.as_secs_f64()
+        proved_groth16.num_constraints,
+        start.elapsed().as_secs_f64()
     );
 
     let note = format!(
@@ -90,13 +111,13 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        proof.cpu.cycles
+        proved.shrink.cycles
     );
     let fixture = EvmFixture::new(
         &keys.verifying_key,
         &groth16,
         vkey.0,
-        proof.public_values.clone(),
+        public_values.clone(),
         note,
     );
     fixture
@@ -109,20 +130,24 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
         let path = out_dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
     };
-    let calldata = verify_proof_calldata(&vkey.0, &proof.public_values, &fixture.proof_bytes);
+    let calldata = verify_proof_calldata(&vkey.0, &public_values, &fixture.proof_bytes);
     fixture
         .write(&out_dir.join(FIXTURE_FILE))
         .context("writing the fixture")?;
     write(PROOF_BYTES_FILE, &fixture.proof_bytes)?;
-    write(PUBLIC_VALUES_FILE, &proof.public_values)?;
+    write(PUBLIC_VALUES_FILE, &public_values)?;
     write(CALLDATA_FILE, format!("0x{}\n", hex(&calldata)).as_bytes())?;
     write(
         STARK_PROOF_FILE,
-        &postcard::to_allocvec(&proof).context("encoding the STARK proof")?,
+        &postcard::to_allocvec(&(
+            &proved.shrink.proof.proof,
+            &proved.shrink.proof.public_values,
+        ))
+        .context("encoding the STARK proof")?,
     )?;
 
     println!("program vkey    {}", vkey.to_hex());
-    println!("public values   0x{}", hex(&proof.public_values));
+    println!("public values   0x{}", hex(&public_values));
     println!("proof bytes     {} bytes", fixture.proof_bytes.len());
     println!("written to      {}", out_dir.display());
 
@@ -130,16 +155,11 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
         Some(root) => {
             let contracts = CompiledContracts::compile(&root)
                 .with_context(|| format!("compiling the contracts under {}", root.display()))?;
-            let gas = verify_in_evm(
-                &contracts,
-                &vkey.0,
-                &proof.public_values,
-                &fixture.proof_bytes,
-            )
-            .context(
-                "the verifier contract rejects the proof (if contracts/src/Groth16Verifier.sol \
+            let gas = verify_in_evm(&contracts, &vkey.0, &public_values, &fixture.proof_bytes)
+                .context(
+                    "the verifier contract rejects the proof (if contracts/src/Groth16Verifier.sol \
                      is for other keys, regenerate it with `zkmips export-verifier`)",
-            )?;
+                )?;
             let intrinsic = intrinsic_gas(&calldata);
             println!(
                 "EVM gas         ZkmipsVerifier.verifyProof {} ({} execution), via the gateway {}",

@@ -1,9 +1,10 @@
 //! `zkmips prove --evm` end to end on the fibonacci example (a run that fills the EVM shape's
-//! CPU table): the command proves, wraps in Groth16 and verifies in the in-process EVM; it
-//! writes a Foundry fixture of the same statement as the committed one (which `forge test`
-//! verifies on chain), with the wrap circuit's size guarded. The circuit's rejections of an altered public input,
-//! entry or exit code run on the same statement at test size (`wrapper/tests/mips_wrap.rs`);
-//! tampering with the STARK proof itself: `wrapper/tests/batch_verifier.rs`.
+//! CPU table): the command proves the shard, compresses it down the recursion chain, wraps the
+//! shrink proof in Groth16 and verifies in the in-process EVM; it writes a Foundry fixture of
+//! the same statement as the committed one (which `forge test` verifies on chain), with the
+//! wrap circuit's size guarded at the 2^21 budget. The circuit's rejections of an altered public
+//! input, statement value or opened value run at test size (`wrapper/tests/compressed_wrap.rs`);
+//! tampering with a STARK proof itself: `wrapper/tests/batch_verifier.rs`.
 //!
 //! The Groth16 keys come from the shared cache (`target/zkmips-keys`, derived from the dev seed on
 //! first use).
@@ -15,8 +16,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use p3_batch_stark::BatchProof;
+use p3_koala_bear::KoalaBear;
 use support::{scratch_dir, zkmips_bin};
-use zkmips_prover::evm::EvmProof;
+use zkmips_prover::outer::OuterConfig;
 use zkmips_wrapper::fixture::EvmFixture;
 
 fn repo() -> PathBuf {
@@ -75,16 +78,14 @@ fn prove_evm_writes_the_committed_fixture() {
         .concat()
     );
 
-    // The written STARK proof is the one the fixture states.
-    let proof: EvmProof =
+    // The written STARK proof (the shrink proof and its public values: the statement) decodes.
+    let (_, statement): (BatchProof<OuterConfig>, Vec<KoalaBear>) =
         postcard::from_bytes(&std::fs::read(out.join("stark_proof.bin")).unwrap()).unwrap();
-    assert_eq!(
-        proof.public_values,
-        std::fs::read(out.join("public_values.bin")).unwrap()
-    );
+    assert_eq!(statement.len(), zkmips_recursion::mips::statement::LEN);
 
-    // Size guard (BENCHMARKS.md): 4,529,939 at the time of writing. The command proves and
-    // verifies the Groth16 proof natively and in the EVM, so the circuit was satisfied.
+    // Size guard (BENCHMARKS.md): 2,035,210 at the time of writing, budget 2^21. The command
+    // proves and verifies the Groth16 proof natively and in the EVM, so the circuit was
+    // satisfied.
     let constraints: usize = stderr
         .split("Groth16 proof (")
         .nth(1)
@@ -92,5 +93,25 @@ fn prove_evm_writes_the_committed_fixture() {
         .and_then(|count| count.parse().ok())
         .unwrap_or_else(|| panic!("no constraint count in {stderr}"));
     println!("wrap circuit: {constraints} constraints");
-    assert!(constraints <= 4_600_000, "{constraints} constraints");
+    assert!(constraints <= 1 << 21, "{constraints} constraints");
+}
+
+/// `zkmips vkey --evm` prints the programVKey the EVM statement proves: the committed fixture's.
+#[test]
+fn vkey_evm_is_the_fixtures_program_key() {
+    let output = Command::new(zkmips_bin())
+        .current_dir(repo())
+        .args(["vkey", "--evm", "examples/bin/fibonacci.elf"])
+        .output()
+        .expect("zkmips runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let committed =
+        EvmFixture::read(&repo().join("contracts/fixtures/fibonacci_evm.json")).unwrap();
+    let expected: String = committed
+        .program_vkey
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(stdout.trim().trim_start_matches("0x"), expected);
 }

@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use p3_field::PrimeField32;
 use thiserror::Error;
 use zkmips_prover::batch::{FixedTables, FixedTablesOrigin, ProveError, VerifyError};
 use zkmips_prover::config::{FriSettings, inner_config_with};
@@ -58,6 +59,8 @@ pub struct ShrinkProof {
     /// Its public values are the statement ([`crate::mips::statement`] layout).
     pub proof: RecursionProof<OuterConfig>,
     pub committed: Vec<u8>,
+    /// Instructions the guest executed.
+    pub cycles: u64,
     pub timings: ChainTimings,
 }
 
@@ -150,6 +153,11 @@ impl EvmRecursionChain {
         let start = Instant::now();
         let shard = prove_mips_shard(&self.inner, program, inputs, hints)?;
         let shard_time = start.elapsed();
+        let cycles = u64::from(
+            shard.public_values[zkmips_prover::evm::CPU_INSTANCE]
+                [zkmips_prover::chips::cpu::public::CYCLES]
+                .as_canonical_u32(),
+        );
 
         let start = Instant::now();
         let stream = self.compress.witness(program, &shard)?.stream();
@@ -173,6 +181,7 @@ impl EvmRecursionChain {
         Ok(ShrinkProof {
             proof,
             committed: shard.committed,
+            cycles,
             timings: ChainTimings {
                 shard: shard_time,
                 compress: compress_time,

@@ -65,17 +65,24 @@ pub const DEV_KEYS_WARNING: &str = "DEVELOPMENT KEYS from a public deterministic
 (zkmips/groth16-dev-setup/v1): NOT a trusted-setup ceremony. Anyone can forge proofs for this \
 verifier. Never deploy it where a proof must mean something.";
 
-/// The circuit `zkmips export-verifier`, `zkmips prove --evm` and the EVM tests use: the
-/// statement of EVM proofs ([`crate::verifier::mips`]). When recursion lands, the compressed
-/// proof's circuit replaces it (then only these two items change).
-pub const CURRENT_WRAP_CIRCUIT_NAME: &str = crate::verifier::mips::MIPS_WRAP_CIRCUIT_NAME;
+/// The circuit `zkmips export-verifier`, `zkmips prove --evm` and the EVM tests use: Groth16
+/// over the shrink proof of the recursion path ([`crate::evm_prover`]), one circuit for every
+/// guest program.
+pub const CURRENT_WRAP_CIRCUIT_NAME: &str = crate::evm_prover::COMPRESSED_WRAP_CIRCUIT_NAME;
 
-/// A blank (setup-mode) instance of the current wrap circuit.
-pub fn current_wrap_circuit() -> Result<crate::verifier::mips::MipsWrapCircuit, KeyError> {
-    crate::verifier::mips::MipsWrapCircuit::blank().map_err(|e| KeyError::Synthesis {
+/// A blank (setup-mode) instance of the current wrap circuit. Building it needs the shrink
+/// program's fixed tables, read from (or committed once and written to) the circuit's entry in
+/// `cache`.
+pub fn current_wrap_circuit(
+    cache: &KeyCache,
+) -> Result<crate::verifier::compressed::CompressedWrapCircuit, KeyError> {
+    let synthesis = |reason: String| KeyError::Synthesis {
         circuit: CURRENT_WRAP_CIRCUIT_NAME.to_string(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let (prover, _) =
+        crate::evm_prover::EvmProver::production(cache).map_err(|e| synthesis(e.to_string()))?;
+    prover.blank_circuit().map_err(|e| synthesis(e.to_string()))
 }
 
 /// Name of [`StandInCircuit`] in the key cache.

@@ -15,6 +15,7 @@ pub mod air;
 pub mod challenger;
 pub mod convert;
 pub mod evm;
+pub mod evm_prover;
 pub mod fixture;
 pub mod fri;
 pub mod groth16;

@@ -87,10 +87,17 @@ fn committed_fixture_verifies_natively() {
     let fixture = committed_fixture();
     let vk = &dev_keys().1;
     assert_eq!(fixture.vkey_hash, verifying_key_hash(vk));
-    // The statement: the fibonacci example's EVM vkey, and its public values for n = 1000.
+    // The statement: the fibonacci example's programVKey (its fixed tables under the compress
+    // settings, the recursion path's statement), and its public values for n = 1000.
     let elf = std::fs::read(repo_root().join("examples/bin/fibonacci.elf")).unwrap();
     let program = zkmips_prover::evm::EvmProgram::from_elf(&elf).unwrap();
-    assert_eq!(fixture.program_vkey, program.vkey().unwrap().0);
+    assert_eq!(
+        fixture.program_vkey,
+        program
+            .compressed_vkey(&zkmips_prover::config::COMPRESS_FRI)
+            .unwrap()
+            .0
+    );
     assert_eq!(fixture.public_values, fibonacci_public_values(1000));
     fixture.verify(vk).expect("the committed proof verifies");
 }

@@ -263,7 +263,10 @@ fn committed_verifier_and_fixture_match_the_cached_keys() {
     // checks that digest against the current circuit); that derivation is deterministic
     // (`key_cache_round_trips`), so a fresh clone regenerates exactly these keys.
     let keys = cache
-        .load_or_derive(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit().unwrap())
+        .load_or_derive(
+            CURRENT_WRAP_CIRCUIT_NAME,
+            current_wrap_circuit(&cache).unwrap(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let rendered = render_dev_verifier(&keys.verifying_key).unwrap();
     let committed = std::fs::read_to_string(repo_root().join(GROTH16_VERIFIER_PATH)).unwrap();

@@ -243,7 +243,7 @@ impl ConstraintSynthesizer<Fr> for MipsWrapCircuit {
 /// STARK under the wrap is not zero-knowledge either, so hiding randomness would buy nothing,
 /// and one STARK proof then always gives the same Groth16 proof. (The STARK itself can differ
 /// between runs: Plonky3 keeps whichever proof-of-work witness its parallel search finds.)
-fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
+pub(crate) fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
     use ark_serialize::CanonicalSerialize;
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();

@@ -32,8 +32,10 @@ pub const EVM_FIXTURE_PATH: &str = "contracts/fixtures/fibonacci_evm.json";
 pub fn dev_keys() -> &'static (ProvingKey<Bn254>, VerifyingKey<Bn254>) {
     static KEYS: OnceLock<(ProvingKey<Bn254>, VerifyingKey<Bn254>)> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let keys = KeyCache::from_env_or(repo_root().join(DEFAULT_KEYS_DIR))
-            .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, current_wrap_circuit().unwrap())
+        let cache = KeyCache::from_env_or(repo_root().join(DEFAULT_KEYS_DIR));
+        let circuit = current_wrap_circuit(&cache).unwrap();
+        let keys = cache
+            .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, circuit)
             .unwrap_or_else(|e| panic!("dev keys: {e}"));
         (keys.proving_key, keys.verifying_key)
     })
