@@ -80,10 +80,14 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     let public_values = proved.shrink.committed.clone();
+    // The Groth16 prover is the memory peak: free the recursion chain and its fixed tables
+    // first, keeping only the blank circuit in case the keys must be derived.
+    let blank = prover.blank_circuit()?;
+    drop(prover);
 
     let start = Instant::now();
     let keys = cache
-        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, prover.blank_circuit()?)
+        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, blank)
         .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
     eprintln!(
         "Groth16 keys {} {} in {:.1} s",

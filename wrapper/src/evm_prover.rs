@@ -34,6 +34,11 @@ pub const SHRINK_FIXED_TABLES_FILE: &str = "shrink_fixed_tables.bin";
 pub enum EvmProverError {
     #[error("the EVM shape: {0}")]
     Shape(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Chain(#[from] EvmChainError),
     #[error("the shrink program's fixed tables: {0}")]
@@ -63,8 +68,9 @@ impl EvmProver {
         cache: &KeyCache,
     ) -> Result<(Self, Option<FixedTablesOrigin>), EvmProverError> {
         let entry = cache.entry_dir(COMPRESSED_WRAP_CIRCUIT_NAME);
-        std::fs::create_dir_all(&entry).map_err(|e| {
-            EvmProverError::Shape(format!("cannot create {}: {e}", entry.display()))
+        std::fs::create_dir_all(&entry).map_err(|source| EvmProverError::Io {
+            path: entry.display().to_string(),
+            source,
         })?;
         Self::with_settings(
             &COMPRESS_FRI,
