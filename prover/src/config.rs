@@ -107,6 +107,19 @@ pub const COMPRESS_FRI: FriSettings = FriSettings {
     ..INNER_FRI
 };
 
+/// Inner settings for **tests only** (NOT secure): 2 queries and 1 bit of grinding at every
+/// site, so every part of the transcript runs while the verifier programs of recursion tests
+/// stay small.
+pub const INNER_TEST_FRI: FriSettings = FriSettings {
+    num_queries: 2,
+    query_pow_bits: 1,
+    commit_pow_bits: 1,
+    batch_pow_bits: 1,
+    lookup_pow_bits: 1,
+    ood_pow_bits: 1,
+    ..INNER_FRI
+};
+
 impl FriSettings {
     /// The `p3-fri` parameter struct for these settings and the given commitment scheme.
     pub const fn fri_parameters<M>(&self, mmcs: M) -> FriParameters<M> {

@@ -194,24 +194,13 @@ impl EvmRecursionChain {
 #[cfg(test)]
 mod tests {
     use p3_field::PrimeCharacteristicRing;
-    use zkmips_prover::config::INNER_FRI;
+    use zkmips_prover::config::INNER_TEST_FRI;
     use zkmips_prover::evm::{compressed_vkey_of, image_public_values};
     use zkmips_prover::outer::WRAP_TEST_FRI;
 
     use super::*;
     use crate::ir::Val;
     use crate::mips::statement;
-
-    /// Every grinding site and folding round runs, with few queries.
-    const INNER_TEST_FRI: FriSettings = FriSettings {
-        num_queries: 2,
-        query_pow_bits: 1,
-        commit_pow_bits: 1,
-        batch_pow_bits: 1,
-        lookup_pow_bits: 1,
-        ood_pow_bits: 1,
-        ..INNER_FRI
-    };
 
     fn read(path: &str) -> Vec<u8> {
         let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));

@@ -95,20 +95,10 @@ impl VerifierLayer {
 #[cfg(test)]
 mod tests {
     use p3_field::PrimeCharacteristicRing;
-    use zkmips_prover::config::{INNER_FRI, inner_config_with};
+    use zkmips_prover::config::{INNER_TEST_FRI, inner_config_with};
     use zkmips_prover::outer::{OUTER_FRI, outer_config_with};
 
     use super::*;
-
-    const TEST_FRI: FriSettings = FriSettings {
-        num_queries: 2,
-        query_pow_bits: 1,
-        commit_pow_bits: 1,
-        batch_pow_bits: 1,
-        lookup_pow_bits: 1,
-        ood_pow_bits: 1,
-        ..INNER_FRI
-    };
 
     /// The outer configuration's shape (a final polynomial of 2^3 coefficients, so tables need
     /// a minimum height) at test cost.
@@ -139,11 +129,12 @@ mod tests {
     /// the public values travel unchanged and the last proof verifies natively.
     #[test]
     fn two_layers_end_under_the_outer_config() {
-        let inner_config = inner_config_with(&TEST_FRI);
+        let inner_config = inner_config_with(&INNER_TEST_FRI);
         let base = base_program();
         let base_proof = base.prove(&inner_config, &[Val::from_u32(9)]).unwrap();
 
-        let first = VerifierLayer::new(&base, &base_proof.proof.degree_bits, &TEST_FRI, 2).unwrap();
+        let first =
+            VerifierLayer::new(&base, &base_proof.proof.degree_bits, &INNER_TEST_FRI, 2).unwrap();
         let stream = first.witness(&base, &base_proof).unwrap();
         let first_proof = first.machine().prove(&inner_config, &stream).unwrap();
         assert_eq!(first_proof.public_values, base_proof.public_values);
@@ -151,7 +142,7 @@ mod tests {
         let second = VerifierLayer::new(
             first.machine(),
             &first_proof.proof.degree_bits,
-            &TEST_FRI,
+            &INNER_TEST_FRI,
             RecursionMachine::min_height_for(&TEST_OUTER_FRI),
         )
         .unwrap();
@@ -171,10 +162,11 @@ mod tests {
 
     #[test]
     fn a_layer_refuses_a_proof_with_other_public_values() {
-        let inner_config = inner_config_with(&TEST_FRI);
+        let inner_config = inner_config_with(&INNER_TEST_FRI);
         let base = base_program();
         let mut proof = base.prove(&inner_config, &[Val::from_u32(9)]).unwrap();
-        let layer = VerifierLayer::new(&base, &proof.proof.degree_bits, &TEST_FRI, 2).unwrap();
+        let layer =
+            VerifierLayer::new(&base, &proof.proof.degree_bits, &INNER_TEST_FRI, 2).unwrap();
         proof.public_values[1] += Val::ONE;
         // The native check refuses to build a witness for a proof that does not verify.
         assert!(matches!(

@@ -380,23 +380,12 @@ mod tests {
     use std::sync::OnceLock;
 
     use p3_field::PrimeCharacteristicRing;
-    use zkmips_prover::config::INNER_FRI;
+    use zkmips_prover::config::INNER_TEST_FRI;
 
     use super::*;
     use crate::ir::Challenge;
     use crate::machine::RecursionMachine;
     use crate::runtime::execute;
-
-    /// Every grinding site and folding round runs, with few queries: fast in debug builds.
-    const TEST_FRI: FriSettings = FriSettings {
-        num_queries: 2,
-        query_pow_bits: 1,
-        commit_pow_bits: 1,
-        batch_pow_bits: 1,
-        lookup_pow_bits: 1,
-        ood_pow_bits: 1,
-        ..INNER_FRI
-    };
 
     fn read(path: &str) -> Vec<u8> {
         let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -421,8 +410,9 @@ mod tests {
         FIXTURE.get_or_init(|| {
             let program = evm_program("c-sum");
             let input = read("c-sum/input.txt");
-            let proof = prove_mips_shard(&TEST_FRI, &program, vec![input], vec![]).unwrap();
-            let verifier = MipsShardVerifier::new(&TEST_FRI, &evm_program("fibonacci")).unwrap();
+            let proof = prove_mips_shard(&INNER_TEST_FRI, &program, vec![input], vec![]).unwrap();
+            let verifier =
+                MipsShardVerifier::new(&INNER_TEST_FRI, &evm_program("fibonacci")).unwrap();
             let witness = verifier.witness(&program, &proof).unwrap();
             Fixture {
                 program,
@@ -450,7 +440,8 @@ mod tests {
             f.proof.public_values[IMAGE_INSTANCE].as_slice()
         );
         // The exposed commitment is c-sum's, not the reference program's.
-        let own = StarkVerifierShape::new(&TEST_FRI, &f.program.airs(), &degree_bits()).unwrap();
+        let own =
+            StarkVerifierShape::new(&INNER_TEST_FRI, &f.program.airs(), &degree_bits()).unwrap();
         assert_eq!(
             &exposed[layout.commitment()],
             own.preprocessed_commitment.unwrap().as_slice()
@@ -479,9 +470,12 @@ mod tests {
         w.image[3] += Val::ONE;
         assert!(rejects(&w), "digest limb");
         // Another program's fixed tables.
-        let other =
-            StarkVerifierShape::new(&TEST_FRI, &evm_program("fibonacci").airs(), &degree_bits())
-                .unwrap();
+        let other = StarkVerifierShape::new(
+            &INNER_TEST_FRI,
+            &evm_program("fibonacci").airs(),
+            &degree_bits(),
+        )
+        .unwrap();
         let mut w = f.witness.clone();
         w.preprocessed_commitment = other.preprocessed_commitment.unwrap();
         assert!(rejects(&w), "another preprocessed commitment");
@@ -504,7 +498,7 @@ mod tests {
     #[test]
     fn the_statement_program_checks_the_evm_statement() {
         let f = fixture();
-        let verifier = MipsShardVerifier::statement(&TEST_FRI, &f.program).unwrap();
+        let verifier = MipsShardVerifier::statement(&INNER_TEST_FRI, &f.program).unwrap();
         let execution = execute(verifier.program(), &f.witness.stream()).unwrap();
         let exposed = &execution.public_values;
         assert_eq!(exposed.len(), statement::LEN);
@@ -587,7 +581,7 @@ mod tests {
     #[test]
     fn one_verifier_program_serves_every_program_of_the_shape() {
         let f = fixture();
-        let from_c_sum = MipsShardVerifier::new(&TEST_FRI, &f.program).unwrap();
+        let from_c_sum = MipsShardVerifier::new(&INNER_TEST_FRI, &f.program).unwrap();
         assert_eq!(from_c_sum.program(), f.verifier.program());
     }
 
@@ -596,7 +590,7 @@ mod tests {
         let f = fixture();
         let other = FriSettings {
             num_queries: 3,
-            ..TEST_FRI
+            ..INNER_TEST_FRI
         };
         let verifier = MipsShardVerifier::new(&other, &f.program).unwrap();
         assert!(matches!(
@@ -611,7 +605,7 @@ mod tests {
     fn the_mips_verifier_program_is_proven_by_the_recursion_machine() {
         let f = fixture();
         let machine = RecursionMachine::new(f.verifier.program().clone());
-        let config = inner_config_with(&TEST_FRI);
+        let config = inner_config_with(&INNER_TEST_FRI);
         let proof = machine.prove(&config, &f.witness.stream()).unwrap();
         assert_eq!(proof.public_values, f.witness.exposed());
         machine.verify(&config, &proof).unwrap();

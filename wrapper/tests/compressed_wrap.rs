@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
 use p3_field::PrimeCharacteristicRing;
 use p3_koala_bear::KoalaBear;
-use zkmips_prover::config::{FriSettings, INNER_FRI};
+use zkmips_prover::config::INNER_TEST_FRI;
 use zkmips_prover::evm::EvmProgram;
 use zkmips_prover::outer::WRAP_TEST_FRI;
 use zkmips_recursion::evm_chain::EvmRecursionChain;
@@ -22,18 +22,6 @@ use zkmips_wrapper::keys::circuit_digest;
 use zkmips_wrapper::koalabear::KoalaBearExt;
 use zkmips_wrapper::solidity::groth16_public_inputs;
 use zkmips_wrapper::verifier::compressed::{CompressedWrapCircuit, digest_bytes};
-
-/// Inner settings of the MIPS shard and compress proofs: every grinding site and folding
-/// round, few queries (the verifier programs stay small).
-const INNER_TEST_FRI: FriSettings = FriSettings {
-    num_queries: 2,
-    query_pow_bits: 1,
-    commit_pow_bits: 1,
-    batch_pow_bits: 1,
-    lookup_pow_bits: 1,
-    ood_pow_bits: 1,
-    ..INNER_FRI
-};
 
 fn read(path: &str) -> Vec<u8> {
     let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
