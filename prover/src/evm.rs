@@ -1,9 +1,11 @@
-//! The EVM-bound proof of a run: one shard of a fixed shape under the BN254-friendly outer
-//! configuration, which the Groth16 circuit of the `wrapper` crate verifies.
+//! The EVM shape of a run: one shard with fixed tables and heights, which the recursion path
+//! of `zkmips prove --evm` proves under the inner configuration, verifies in its compress
+//! program and wraps for the EVM (docs/RECURSION.md §0).
 //!
 //! Until recursion compresses the shard proofs of long runs into one proof (docs/RECURSION.md),
 //! `zkmips prove --evm` proves a run that fits in a single shard of [`EVM_SHAPE`], so that one
-//! Groth16 circuit (hence one Solidity verifier) serves every program that fits it. It differs
+//! recursion chain and one Groth16 circuit (hence one Solidity verifier) serve every program
+//! that fits it. It differs
 //! from a shard proof of [`crate::machine`] in three ways:
 //! - **Self-contained memory.** The initial image (registers, segments, initial stack, the public
 //!   digest words) is a per-program preprocessed table ([`MemoryImageChip`]) and the touched
@@ -13,18 +15,19 @@
 //! - **Fixed heights.** Every table is padded to the height [`EVM_SHAPE`] gives it (inert all-zero
 //!   rows), so the proof's shape is the same for every program and run; a run that does not fit
 //!   is refused, naming the table.
-//! - **No keccak chip**: its 2,779 columns would double the Groth16 circuit. A run using the
-//!   keccak precompile is refused.
+//! - **No keccak chip** (2,779 columns, left out of the shape). A run using the keccak
+//!   precompile is refused.
 //!
 //! # The statement
-//! [`EvmVkey`] = `compress(preprocessed commitment, entry)` with the outer Poseidon2-BN254
-//! compression (one permutation in-circuit). It binds the code (program table), the initial
-//! memory (image table, which also fixes where the exit code and digest are read) and the entry
-//! point. A valid proof under it says: from the entry, the program runs to HALT with exit code 0,
+//! [`EvmVkey`] = `compress(pack(C), entry)` ([`compressed_vkey_of`]) with the outer
+//! Poseidon2-BN254 compression, `C` the inner commitment to the fixed tables under the compress
+//! settings. It binds the code (program table), the initial memory (image table, which also
+//! fixes where the exit code and digest are read) and the entry point. A valid proof under it
+//! says: from the entry, the program runs to HALT with exit code 0,
 //! and its public-values digest (SHA-256 of the committed bytes, published by the guest at
 //! [`PUBLIC_DIGEST_ADDR`]) is the one in the image table's public values.
 
-use p3_batch_stark::{BatchProof, ProverData};
+use p3_batch_stark::ProverData;
 use p3_bn254::Bn254;
 use p3_field::{PrimeCharacteristicRing, PrimeField};
 use p3_symmetric::PseudoCompressionFunction;
@@ -34,8 +37,7 @@ use zkmips_abi::layout::PUBLIC_DIGEST_ADDR;
 use zkmips_abi::syscall::{HALT, KECCAK_PERMUTE};
 use zkmips_executor::{Executor, Program, Shard};
 
-use crate::batch::{self, Table};
-use crate::chips::cpu::CpuPublicValues;
+use crate::batch::Table;
 use crate::chips::memory::boundary_entries;
 use crate::chips::memory_final::MemoryFinalChip;
 use crate::chips::memory_image::{
@@ -45,7 +47,7 @@ use crate::chips::{ByteChip, ByteCounts, MipsAir, ProgramChip, TraceError};
 use crate::config::FriSettings;
 use crate::config::Val;
 use crate::machine::{executor_config, instruction_airs, instruction_traces};
-use crate::outer::{OUTER_FRI, OuterCompress, OuterConfig, outer_config_with, outer_perm};
+use crate::outer::{OuterCompress, outer_perm};
 
 /// Version of the EVM statement (tables, shape, public values, vkey derivation); part of the
 /// Groth16 circuit's name, so a change forces new keys and a new Solidity verifier.
@@ -74,7 +76,7 @@ pub const EVM_SHAPE: [(&str, usize); 15] = [
     ("Byte", 16),
 ];
 
-/// Instance index of the CPU (public values: [`CpuPublicValues::to_field`]).
+/// Instance index of the CPU (public values: [`crate::chips::cpu::CpuPublicValues::to_field`]).
 pub const CPU_INSTANCE: usize = 0;
 /// Instance index of the image table (public values: exit code and digest words as limbs).
 pub const IMAGE_INSTANCE: usize = 12;
@@ -104,11 +106,11 @@ pub enum EvmError {
     #[error(transparent)]
     Machine(#[from] crate::machine::MachineError),
     #[error(
-        "the run takes more than {max} instructions; `prove --evm` proves single-shard runs (up to {max} instructions) until recursion lands"
+        "the run takes more than {max} instructions; `prove --evm` proves single-shard runs (up to {max} instructions) until shard aggregation lands"
     )]
     TooLong { max: u64 },
     #[error(
-        "the {chip} table needs {rows} rows, the EVM proof shape allows {limit}: the run is too large for `prove --evm` until recursion lands"
+        "the {chip} table needs {rows} rows, the EVM proof shape allows {limit}: the run is too large for `prove --evm` until shard aggregation lands"
     )]
     TooLarge {
         chip: &'static str,
@@ -123,10 +125,6 @@ pub enum EvmError {
     ExitCode(u32),
     #[error("trace generation failed: {0}")]
     Trace(#[from] TraceError),
-    #[error("proving failed: {0}")]
-    Prove(#[from] batch::ProveError),
-    #[error("the proof is invalid: {0}")]
-    Invalid(String),
 }
 
 /// A program prepared for EVM proofs: its fixed tables at the [`EVM_SHAPE`] heights.
@@ -135,12 +133,6 @@ pub struct EvmProgram {
     program: Program,
     program_chip: ProgramChip,
     image: MemoryImageChip,
-    /// The outer FRI settings its proofs use: [`OUTER_FRI`], except in tests that need the EVM
-    /// statement at a cheaper size ([`EvmProgram::with_fri`]).
-    fri: FriSettings,
-    /// The preprocessed commitment root, computed on first use (it costs a commitment of every
-    /// fixed table).
-    commitment: std::sync::OnceLock<Bn254>,
 }
 
 fn height_of(chip: &str) -> usize {
@@ -164,24 +156,7 @@ impl EvmProgram {
             program,
             program_chip,
             image,
-            fri: OUTER_FRI,
-            commitment: std::sync::OnceLock::new(),
         })
-    }
-
-    /// The same program proven and verified under other outer FRI settings. Its vkey changes
-    /// with them (the fixed tables' commitment depends on the blowup); the Groth16 statement and
-    /// the Solidity verifier exist for [`OUTER_FRI`] only, so this is for tests (e.g.
-    /// `WRAP_TEST_FRI`).
-    pub fn with_fri(mut self, settings: FriSettings) -> Self {
-        self.fri = settings;
-        self.commitment = std::sync::OnceLock::new();
-        self
-    }
-
-    /// The outer FRI settings of this program's proofs.
-    pub fn fri(&self) -> &FriSettings {
-        &self.fri
     }
 
     pub fn program(&self) -> &Program {
@@ -207,28 +182,12 @@ impl EvmProgram {
         airs
     }
 
-    /// The root of the outer commitment to the fixed tables (program, image, byte).
-    pub fn preprocessed_commitment(&self) -> Result<Bn254, EvmError> {
-        if let Some(&root) = self.commitment.get() {
-            return Ok(root);
-        }
-        let config = outer_config_with(&self.fri);
-        let data = ProverData::from_airs_and_degrees(&config, &self.airs(), &degree_bits())
-            .map_err(|e| EvmError::Program(format!("fixed tables: {e}")))?;
-        let global = data
-            .common
-            .preprocessed
-            .ok_or_else(|| EvmError::Program("no fixed tables".into()))?;
-        let root = global.commitment[0][0];
-        Ok(*self.commitment.get_or_init(|| root))
-    }
-
     /// The root of the *inner* commitment to the fixed tables under
     /// `inner_config_with(settings)`: what the recursion program verifying this program's
     /// shard proofs exposes (`zkmips_recursion::mips`).
     pub fn inner_preprocessed_commitment(
         &self,
-        settings: &crate::config::FriSettings,
+        settings: &FriSettings,
     ) -> Result<[Val; 8], EvmError> {
         let config = crate::config::inner_config_with(settings);
         let data = ProverData::from_airs_and_degrees(&config, &self.airs(), &degree_bits())
@@ -242,19 +201,9 @@ impl EvmProgram {
 
     /// The programVKey of the compressed EVM path: [`compressed_vkey_of`] the inner commitment
     /// under `settings` (the compress layer's) and the entry point.
-    pub fn compressed_vkey(
-        &self,
-        settings: &crate::config::FriSettings,
-    ) -> Result<EvmVkey, EvmError> {
+    pub fn compressed_vkey(&self, settings: &FriSettings) -> Result<EvmVkey, EvmError> {
         Ok(compressed_vkey_of(
             &self.inner_preprocessed_commitment(settings)?,
-            self.program.entry,
-        ))
-    }
-
-    pub fn vkey(&self) -> Result<EvmVkey, EvmError> {
-        Ok(evm_vkey_of(
-            self.preprocessed_commitment()?,
             self.program.entry,
         ))
     }
@@ -280,7 +229,7 @@ pub fn compressed_vkey_of(commitment: &[Val; 8], entry: u32) -> EvmVkey {
     evm_vkey_of(packed, entry)
 }
 
-/// [`EvmVkey`] from the preprocessed commitment root and the entry point.
+/// [`EvmVkey`] from a (packed) preprocessed commitment and the entry point.
 pub fn evm_vkey_of(preprocessed: Bn254, entry: u32) -> EvmVkey {
     let compress = OuterCompress::new(outer_perm());
     let [key] = compress.compress([[preprocessed], [Bn254::from_u32(entry)]]);
@@ -288,30 +237,6 @@ pub fn evm_vkey_of(preprocessed: Bn254, entry: u32) -> EvmVkey {
     let mut out = [0u8; 32];
     out[32 - bytes.len()..].copy_from_slice(&bytes);
     EvmVkey(out)
-}
-
-/// An EVM proof and what it establishes.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct EvmProof {
-    pub cpu: CpuPublicValues,
-    /// The bytes the guest committed (their SHA-256 is the proven digest).
-    pub public_values: Vec<u8>,
-    pub proof: BatchProof<OuterConfig>,
-}
-
-impl EvmProof {
-    /// The digest the proof exposes: SHA-256 of the committed bytes.
-    pub fn digest(&self) -> [u8; 32] {
-        Sha256::digest(&self.public_values).into()
-    }
-
-    /// Every instance's public values, in [`EvmProgram::airs`] order.
-    pub fn instance_public_values(&self) -> Vec<Vec<Val>> {
-        let mut values = vec![Vec::new(); EVM_SHAPE.len()];
-        values[CPU_INSTANCE] = self.cpu.to_field();
-        values[IMAGE_INSTANCE] = image_public_values(0, &self.digest());
-        values
-    }
 }
 
 /// The image table's public values: exit code and digest words, as limbs.
@@ -387,22 +312,6 @@ fn evm_tables(program: &EvmProgram, shard: &Shard) -> Result<Vec<Table<MipsAir, 
     Ok(tables)
 }
 
-/// Runs `program` on `inputs`/`hints` and proves the run as one EVM proof.
-pub fn prove_evm(
-    program: &EvmProgram,
-    inputs: Vec<Vec<u8>>,
-    hints: Vec<Vec<u8>>,
-) -> Result<EvmProof, EvmError> {
-    let (tables, public_values) = evm_run_tables(program, inputs, hints)?;
-    let cpu = cpu_public_values(&tables[CPU_INSTANCE].public_values)?;
-    let proof = batch::prove(&outer_config_with(&program.fri), &tables)?;
-    Ok(EvmProof {
-        cpu,
-        public_values,
-        proof,
-    })
-}
-
 /// The tables of an EVM proof, in [`EvmProgram::airs`] order.
 pub type EvmTables = Vec<Table<MipsAir, Val>>;
 
@@ -460,54 +369,4 @@ pub fn evm_run_tables(
     }
     let tables = evm_tables(program, shard)?;
     Ok((tables, report.public_values))
-}
-
-fn cpu_public_values(values: &[Val]) -> Result<CpuPublicValues, EvmError> {
-    use p3_field::PrimeField32;
-    let v: Vec<u32> = values.iter().map(|v| v.as_canonical_u32()).collect();
-    if v.len() != 6 {
-        return Err(EvmError::Invalid("CPU public values".into()));
-    }
-    Ok(CpuPublicValues {
-        initial_pc: v[0],
-        initial_next_pc: v[1],
-        final_pc: v[2],
-        final_next_pc: v[3],
-        cycles: v[4],
-        halted: v[5] == 1,
-    })
-}
-
-/// Checks `proof` natively, as the Groth16 circuit does: the shape, the STARK under the outer
-/// config with `program`'s fixed tables, a start at the entry, HALT with exit code 0, and the
-/// digest of the committed bytes.
-pub fn verify_evm(program: &EvmProgram, proof: &EvmProof) -> Result<(), EvmError> {
-    let invalid = |reason: String| EvmError::Invalid(reason);
-    if proof.proof.degree_bits != degree_bits() {
-        return Err(invalid(format!(
-            "table heights {:?} are not the EVM shape",
-            proof.proof.degree_bits
-        )));
-    }
-    let entry = program.program.entry;
-    let cpu = &proof.cpu;
-    if (cpu.initial_pc, cpu.initial_next_pc) != (entry, entry.wrapping_add(4)) {
-        return Err(invalid(format!(
-            "the run starts at {:#010x}, not at the entry {entry:#010x}",
-            cpu.initial_pc
-        )));
-    }
-    if !cpu.halted {
-        return Err(invalid("the run does not halt".into()));
-    }
-    if !cpu.is_canonical(<Val as p3_field::PrimeField32>::ORDER_U32) {
-        return Err(invalid(format!("non-canonical public values {cpu:?}")));
-    }
-    batch::verify(
-        &outer_config_with(&program.fri),
-        &program.airs(),
-        &proof.proof,
-        &proof.instance_public_values(),
-    )
-    .map_err(|e| invalid(e.to_string()))
 }

@@ -1,16 +1,19 @@
-//! EVM proofs (one fixed-shape shard under the outer config): a bundled example far shorter
-//! than the shape proves and verifies (the CPU table pads with its own rows); a proof is
-//! rejected for another program, other public values, other public values of the CPU or a run
-//! that does not start at the entry; runs outside the statement (too long, never halting,
-//! keccak) are refused before proving. The proofs here use the test-only outer settings
-//! (`WRAP_TEST_FRI`: the same statement, a cheaper proof); `cli/tests/prove_evm.rs` covers the
-//! production settings with a run filling the shape.
+//! The EVM shape of a run (`zkmips_prover::evm`), which the recursion path of `prove --evm`
+//! proves, compresses and wraps: a bundled example far shorter than the shape fills every table
+//! at its shape height (the CPU table pads with its own rows) with the statement's public
+//! values; the programVKey depends on the program; runs outside the statement (too long, never
+//! halting, keccak) are refused before any table is built. Proving and verifying these tables:
+//! `zkmips_recursion::mips` and `evm_chain` (test settings), `cli/tests/prove_evm.rs`
+//! (production settings).
 
-use std::sync::OnceLock;
-
+use p3_field::PrimeField32;
+use sha2::{Digest, Sha256};
 use zkmips_executor::Program;
-use zkmips_prover::evm::{EvmError, EvmProgram, EvmProof, prove_evm, verify_evm};
-use zkmips_prover::outer::WRAP_TEST_FRI;
+use zkmips_prover::config::INNER_TEST_FRI;
+use zkmips_prover::evm::{
+    CPU_INSTANCE, EVM_SHAPE, EvmError, EvmProgram, IMAGE_INSTANCE, evm_run_tables,
+    image_public_values,
+};
 
 fn read(path: &str) -> Vec<u8> {
     let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -22,83 +25,50 @@ fn example(name: &str) -> Vec<u8> {
 }
 
 fn evm_program(name: &str) -> EvmProgram {
-    EvmProgram::from_elf(&example(name))
-        .unwrap()
-        .with_fri(WRAP_TEST_FRI)
-}
-
-/// c-sum: about 5k instructions, a third of the CPU table.
-fn c_sum() -> &'static (EvmProgram, EvmProof) {
-    static PROOF: OnceLock<(EvmProgram, EvmProof)> = OnceLock::new();
-    PROOF.get_or_init(|| {
-        let program = evm_program("c-sum");
-        let input = read("c-sum/input.txt");
-        let proof = prove_evm(&program, vec![input], vec![]).unwrap();
-        (program, proof)
-    })
+    EvmProgram::from_elf(&example(name)).unwrap()
 }
 
 #[test]
-fn a_bundled_example_proves_and_verifies() {
-    let (program, proof) = c_sum();
-    verify_evm(program, proof).unwrap();
-    assert!(proof.cpu.halted);
-    assert!(!proof.public_values.is_empty());
-}
-
-#[test]
-fn a_proof_is_bound_to_its_program_and_public_values() {
-    let (program, proof) = c_sum();
-    let other = evm_program("fibonacci");
-    assert!(
-        verify_evm(&other, proof).is_err(),
-        "another program's fixed tables"
-    );
-
-    let bytes = postcard::to_allocvec(proof).unwrap();
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.public_values[0] ^= 1;
-    assert!(
-        verify_evm(program, &forged).is_err(),
-        "other committed bytes"
-    );
-
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.cpu.cycles += 1;
-    assert!(verify_evm(program, &forged).is_err(), "other cycle count");
-
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.cpu.final_pc += 4;
-    assert!(verify_evm(program, &forged).is_err(), "another final state");
-
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.cpu.halted = false;
-    assert!(verify_evm(program, &forged).is_err(), "not halted");
-
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.proof.degree_bits[2] += 1;
-    assert!(verify_evm(program, &forged).is_err(), "another shape");
-
-    let mut forged: EvmProof = postcard::from_bytes(&bytes).unwrap();
-    forged.cpu.initial_pc += 4;
-    forged.cpu.initial_next_pc += 4;
-    assert!(
-        verify_evm(program, &forged).is_err(),
-        "a start after the entry"
+fn a_bundled_example_fills_the_shape_with_the_statement() {
+    // c-sum: about 5k instructions, a third of the CPU table.
+    let program = evm_program("c-sum");
+    let (tables, committed) =
+        evm_run_tables(&program, vec![read("c-sum/input.txt")], vec![]).unwrap();
+    assert_eq!(tables.len(), EVM_SHAPE.len());
+    for (table, (chip, log_height)) in tables.iter().zip(EVM_SHAPE) {
+        assert_eq!(
+            table.trace.values.len() / table.trace.width,
+            1 << log_height,
+            "{chip}"
+        );
+    }
+    assert!(!committed.is_empty());
+    // The CPU starts at the entry and halts; the image exposes exit code 0 and the digest.
+    let entry = program.program().entry;
+    let cpu: Vec<u32> = tables[CPU_INSTANCE]
+        .public_values
+        .iter()
+        .map(|v| v.as_canonical_u32())
+        .collect();
+    // `CpuPublicValues::to_field` order: initial pc, initial next pc, ..., halted last.
+    assert_eq!((cpu[0], cpu[1], cpu[5]), (entry, entry + 4, 1));
+    let digest: [u8; 32] = Sha256::digest(&committed).into();
+    assert_eq!(
+        tables[IMAGE_INSTANCE].public_values,
+        image_public_values(0, &digest)
     );
 }
 
 #[test]
 fn the_vkey_depends_on_the_program() {
-    let (program, _) = c_sum();
-    let other = evm_program("fibonacci");
-    assert_ne!(program.vkey().unwrap(), other.vkey().unwrap());
+    let vkey = |name| evm_program(name).compressed_vkey(&INNER_TEST_FRI).unwrap();
+    assert_ne!(vkey("c-sum"), vkey("fibonacci"));
 }
 
 #[test]
-fn runs_outside_the_evm_statement_are_refused_before_proving() {
+fn runs_outside_the_evm_statement_are_refused() {
     let keccak = EvmProgram::from_elf(&example("keccak")).unwrap();
-    let result = prove_evm(&keccak, vec![read("keccak/input.txt")], vec![]);
+    let result = evm_run_tables(&keccak, vec![read("keccak/input.txt")], vec![]);
     assert!(
         matches!(result, Err(EvmError::TooLong { .. })),
         "{:?}",
@@ -116,7 +86,7 @@ fn runs_outside_the_evm_statement_are_refused_before_proving() {
         0x0000_000c,
     ];
     let program = EvmProgram::new(Program::from_code(0x0040_0000, &code)).unwrap();
-    let result = prove_evm(&program, vec![], vec![]);
+    let result = evm_run_tables(&program, vec![], vec![]);
     assert!(
         matches!(result, Err(EvmError::Keccak { pc: 0x0040_000c })),
         "{:?}",
@@ -125,7 +95,7 @@ fn runs_outside_the_evm_statement_are_refused_before_proving() {
 
     // `b .; nop`: never halts; refused after one shard's worth of instructions, not run forever.
     let program = EvmProgram::new(Program::from_code(0x0040_0000, &[0x1000_ffff, 0])).unwrap();
-    let result = prove_evm(&program, vec![], vec![]);
+    let result = evm_run_tables(&program, vec![], vec![]);
     assert!(
         matches!(result, Err(EvmError::TooLong { .. })),
         "{:?}",

@@ -12,8 +12,7 @@
 //! final next pc, cycles, halted), the image table's (exit code and digest words as limbs).
 //!
 //! [`MipsShardVerifier::statement`] is the same verifier with the EVM statement checked inside
-//! (the run starts at the entry, halted, exit code 0 — the checks the one-shard Groth16 circuit
-//! makes today, `zkmips_wrapper::verifier::mips`) exposing only what the statement is about
+//! (the run starts at the entry, halted, exit code 0) exposing only what the statement is about
 //! ([`statement`]): the commitment, the entry and the public digest. It is the "compress" layer
 //! of the final EVM path (docs/RECURSION.md §0).
 

@@ -18,8 +18,7 @@ use zkmips_recursion::evm_chain::{EvmChainError, EvmRecursionChain, ShrinkProof}
 
 use crate::groth16::{Groth16Error, Groth16Proof};
 use crate::keys::{CircuitKeys, KeyCache};
-use crate::verifier::compressed::CompressedWrapCircuit;
-use crate::verifier::mips::prover_seed;
+use crate::verifier::compressed::{CompressedWrapCircuit, prover_seed};
 use crate::verifier::witness::WitnessError;
 
 /// Name of the compressed wrap circuit in the key cache. Its version is the EVM statement's

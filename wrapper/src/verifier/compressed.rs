@@ -1,19 +1,21 @@
 //! The EVM statement of the recursion path (docs/RECURSION.md §0): Groth16 over a **shrink**
 //! proof — a recursion-machine proof, under the outer configuration, of the program verifying
 //! a compress proof (`zkmips_recursion::mips::MipsShardVerifier::statement`) — instead of over
-//! the whole MIPS machine (§4d of docs/WRAPPER.md).
+//! the whole MIPS machine (docs/WRAPPER.md §4d).
 //!
 //! The shrink proof's public values are the statement the compress layer checked (the run
 //! started at the entry, halted, exited with 0) and exposed: the MIPS inner commitment `C` (8
 //! values), the entry and the 16 digest limbs (`zkmips_recursion::mips::statement`). The
-//! circuit turns them into the same two Groth16 public inputs as the one-shard statement:
+//! circuit turns them into the two Groth16 public inputs:
 //! - `programVKey = compress(pack(C), entry)` (`zkmips_prover::evm::compressed_vkey_of`);
-//! - `publicValuesDigest` from the limbs, exactly as the one-shard circuit does.
+//! - `publicValuesDigest` rebuilt from the limbs bit by bit ([`digest_from_limbs`]).
 //!
 //! The shrink program is one fixed program, so its preprocessed commitment is a constant of
 //! the circuit: the circuit accepts proofs of that program only.
 
+use ark_ff::Field;
 use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
@@ -34,9 +36,9 @@ use super::batch::{
     synthesize_batch_stark_with,
 };
 use super::circuit::base_witness;
-use super::mips::digest_from_limbs;
 use super::witness::WitnessError;
 use crate::Fr;
+use crate::koalabear::KbVar;
 use crate::solidity::fr_from_be_bytes;
 
 /// The wrap circuit of one shrink proof.
@@ -152,6 +154,69 @@ fn check_statement(statement: &[KoalaBear]) -> Result<Vec<Vec<KoalaBear>>, Witne
     let mut public_values = vec![Vec::new(); table::COUNT];
     public_values[table::PUBLIC] = statement.to_vec();
     Ok(public_values)
+}
+
+/// The 16 bits of `limb` (little-endian), which also proves `limb < 2^16`.
+fn limb_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    limb: &FpVar<Fr>,
+    value: Result<u32, SynthesisError>,
+) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    let bits = (0..16)
+        .map(|i| Boolean::new_witness(cs.clone(), || value.map(|v| (v >> i) & 1 == 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sum = FpVar::zero();
+    for (i, bit) in bits.iter().enumerate() {
+        sum += FpVar::from(bit.clone()) * Fr::from(1u64 << i);
+    }
+    sum.enforce_equal(limb)?;
+    Ok(bits)
+}
+
+/// publicValuesDigest from the digest's 16 limbs (the in-circuit [`digest_bytes`]): byte `i` of
+/// the digest (memory order) weighs 2^(8(31 - i)) in the big-endian integer; limb `j` holds
+/// bytes 2j (low) and 2j + 1. Bits at or above 2^253 are the mask. Each limb is proven below
+/// 2^16 by its bit decomposition.
+fn digest_from_limbs(
+    cs: &ConstraintSystemRef<Fr>,
+    limbs: &[KbVar],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    if limbs.len() != statement::DIGEST_LIMBS {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    let mut sum = FpVar::zero();
+    for (j, limb) in limbs.iter().enumerate() {
+        let value = limb.value().map(|v| v.as_canonical_u32());
+        let bits = limb_bits(cs, limb.fp(), value)?;
+        for (k, bit) in bits.iter().enumerate() {
+            let byte = 2 * j + k / 8;
+            let exponent = 8 * (31 - byte) + k % 8;
+            if exponent < 253 {
+                let weight = Fr::from(2u64).pow([exponent as u64]);
+                sum += FpVar::from(bit.clone()) * weight;
+            }
+        }
+    }
+    Ok(sum)
+}
+
+/// Seed of the Groth16 prover's randomness for one statement. Deterministic on purpose: the
+/// STARK under the wrap is not zero-knowledge either, so hiding randomness would buy nothing,
+/// and one STARK proof then always gives the same Groth16 proof. (The STARK itself can differ
+/// between runs: Plonky3 keeps whichever proof-of-work witness its parallel search finds.)
+pub(crate) fn prover_seed(public_inputs: &[Fr; 2]) -> [u8; 32] {
+    use ark_serialize::CanonicalSerialize;
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"zkmips/groth16-prove/v1\0");
+    for input in public_inputs {
+        let mut bytes = Vec::new();
+        input
+            .serialize_compressed(&mut bytes)
+            .expect("serializing into a Vec cannot fail");
+        hasher.update(bytes);
+    }
+    hasher.finalize().into()
 }
 
 impl ConstraintSynthesizer<Fr> for CompressedWrapCircuit {

@@ -8,13 +8,12 @@
 //! - [`circuit`]: `p3_uni_stark::verify` and the [`StarkVerifierCircuit`] Groth16 circuit.
 //! - [`batch`] (module): `p3_batch_stark::verify_batch` (several AIRs, preprocessed traces,
 //!   LogUp buses) and the [`batch::BatchStarkVerifierCircuit`] Groth16 circuit.
-//! - [`mips`]: the statement of `zkmips prove --evm` (program key and public-values digest as
-//!   the two public inputs) over the batch verifier of an EVM proof.
+//! - [`compressed`]: the statement of `zkmips prove --evm` (program key and public-values
+//!   digest as the two public inputs) over the batch verifier of a shrink proof.
 
 pub mod batch;
 pub mod circuit;
 pub mod compressed;
-pub mod mips;
 pub mod pcs;
 pub mod witness;
 
