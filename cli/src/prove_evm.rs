@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use zkmips_prover::batch::FixedTablesOrigin;
 use zkmips_prover::evm::EvmProgram;
 use zkmips_wrapper::evm::{CompiledContracts, intrinsic_gas, verify_in_evm, verify_proof_calldata};
-use zkmips_wrapper::evm_prover::{EvmProver, prove_groth16};
+use zkmips_wrapper::evm_prover::{EvmProver, SynthesizedWrap};
 use zkmips_wrapper::fixture::EvmFixture;
 use zkmips_wrapper::keys::{CURRENT_WRAP_CIRCUIT_NAME, DEV_KEYS_WARNING, KeyCache, KeySource};
 
@@ -80,33 +80,50 @@ pub fn prove_evm(args: &ProveArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     let public_values = proved.shrink.committed.clone();
-    // The Groth16 prover is the memory peak: free the recursion chain and its fixed tables
-    // first, keeping only the blank circuit in case the keys must be derived.
+    // The Groth16 stage is the memory peak. Its largest objects are the recursion chain with
+    // its fixed tables, the constraint system during synthesis, and the proving key: free the
+    // chain first (keeping the blank circuit in case the keys must be derived), derive missing
+    // keys without keeping them, synthesize, and only then load the proving key.
     let blank = prover.blank_circuit()?;
     drop(prover);
 
     let start = Instant::now();
+    let key_source = cache
+        .derive_if_missing(CURRENT_WRAP_CIRCUIT_NAME, blank)
+        .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
+    if key_source == KeySource::Derived {
+        eprintln!(
+            "Groth16 keys derived from the dev seed into {} in {:.1} s",
+            cache.entry_dir(CURRENT_WRAP_CIRCUIT_NAME).display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+
+    let start = Instant::now();
+    let synthesized = SynthesizedWrap::new(proved.circuit)
+        .map_err(|e| anyhow!("Groth16 synthesis failed: {e}"))?;
+    let synthesis_time = start.elapsed();
+
+    let start = Instant::now();
     let keys = cache
-        .load_or_derive_for_proving(CURRENT_WRAP_CIRCUIT_NAME, blank)
+        .load_for_proving(CURRENT_WRAP_CIRCUIT_NAME)
         .with_context(|| format!("Groth16 keys of circuit `{CURRENT_WRAP_CIRCUIT_NAME}`"))?;
     eprintln!(
-        "Groth16 keys {} {} in {:.1} s",
-        match keys.source {
-            KeySource::Loaded => "loaded from",
-            KeySource::Derived => "derived from the dev seed into",
-        },
+        "Groth16 keys loaded from {} in {:.1} s",
         cache.entry_dir(&keys.circuit).display(),
         start.elapsed().as_secs_f64()
     );
 
     let start = Instant::now();
-    let proved_groth16 =
-        prove_groth16(proved.circuit, &keys).map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
+    let proved_groth16 = synthesized
+        .prove(&keys)
+        .map_err(|e| anyhow!("Groth16 proving failed: {e}"))?;
     let groth16 = proved_groth16.proof;
     eprintln!(
-        "Groth16 proof ({} constraints) in {:.1} s",
+        "Groth16 proof ({} constraints) in {:.1} s (synthesis {:.1} s)",
         proved_groth16.num_constraints,
-        start.elapsed().as_secs_f64()
+        (synthesis_time + start.elapsed()).as_secs_f64(),
+        synthesis_time.as_secs_f64()
     );
 
     let note = format!(

@@ -16,7 +16,8 @@ use zkmips_prover::evm::{EvmError, EvmProgram, EvmVkey};
 use zkmips_prover::outer::{OUTER_FRI, OuterConfig};
 use zkmips_recursion::evm_chain::{EvmChainError, EvmRecursionChain, ShrinkProof};
 
-use crate::groth16::{Groth16Error, Groth16Proof};
+use crate::Fr;
+use crate::groth16::{Groth16Error, Groth16Proof, SynthesizedCircuit};
 use crate::keys::{CircuitKeys, KeyCache};
 use crate::verifier::compressed::{CompressedWrapCircuit, prover_seed};
 use crate::verifier::witness::WitnessError;
@@ -136,15 +137,38 @@ impl EvmProver {
     }
 }
 
-/// The Groth16 proof of `circuit` under `keys` ([`crate::groth16::prove`]: one synthesis, the
-/// keys checked against it, the proof verified natively), its randomness seeded by the public
-/// inputs as for every wrap circuit (one shrink proof, one Groth16 proof).
+/// The wrap circuit synthesized for Groth16 ([`SynthesizedCircuit`]), with its public inputs.
+/// Synthesize before loading the proving key: the constraint system is gone before the key is
+/// read, so the two largest objects of the Groth16 stage never occupy memory together.
+pub struct SynthesizedWrap {
+    synthesized: SynthesizedCircuit,
+    public_inputs: [Fr; 2],
+}
+
+impl SynthesizedWrap {
+    pub fn new(circuit: CompressedWrapCircuit) -> Result<Self, Groth16Error> {
+        let public_inputs = circuit.public_inputs;
+        Ok(Self {
+            synthesized: SynthesizedCircuit::new(COMPRESSED_WRAP_CIRCUIT_NAME, circuit)?,
+            public_inputs,
+        })
+    }
+
+    /// The Groth16 proof under `keys` ([`SynthesizedCircuit::prove`]: the keys checked against
+    /// the synthesis, the proof verified natively), its randomness seeded by the public inputs
+    /// as for every wrap circuit (one shrink proof, one Groth16 proof).
+    pub fn prove(self, keys: &CircuitKeys) -> Result<Groth16Proof, Groth16Error> {
+        let seed = prover_seed(&self.public_inputs);
+        self.synthesized.prove(&self.public_inputs, keys, seed)
+    }
+}
+
+/// The Groth16 proof of `circuit` under `keys` (synthesis, then proof: [`SynthesizedWrap`]).
 pub fn prove_groth16(
     circuit: CompressedWrapCircuit,
     keys: &CircuitKeys,
 ) -> Result<Groth16Proof, Groth16Error> {
-    let inputs = circuit.public_inputs;
-    crate::groth16::prove(circuit, &inputs, keys, prover_seed(&inputs))
+    SynthesizedWrap::new(circuit)?.prove(keys)
 }
 
 /// A program of the EVM shape (`lui $v0, 1; syscall`: HALT): only its shape is used.

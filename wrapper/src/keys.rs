@@ -406,6 +406,29 @@ impl KeyCache {
         }
     }
 
+    /// Derives and stores circuit `name`'s keys if the cache has no entry for it, without keeping
+    /// them: a prover that synthesizes its witness first ([`crate::groth16::SynthesizedCircuit`])
+    /// loads them afterwards with [`KeyCache::load_for_proving`], so the proving key and the
+    /// synthesis never occupy memory together. A present entry is left to that load to check.
+    pub fn derive_if_missing<C: ConstraintSynthesizer<Fr> + Clone>(
+        &self,
+        name: &str,
+        circuit: C,
+    ) -> Result<KeySource, KeyError> {
+        validate_name(name)?;
+        if self.entry_dir(name).join(MANIFEST_FILE).exists() {
+            return Ok(KeySource::Loaded);
+        }
+        self.regenerate(name, circuit)?;
+        Ok(KeySource::Derived)
+    }
+
+    /// Loads circuit `name`'s cached keys with every check but the circuit digest, which the
+    /// prover compares with its own synthesis ([`crate::groth16::SynthesizedCircuit::prove`]).
+    pub fn load_for_proving(&self, name: &str) -> Result<CircuitKeys, KeyError> {
+        self.load_entry(name, None)
+    }
+
     /// Loads circuit `name`'s entry; `current` is the circuit's digest when the caller computed
     /// it (else the returned keys carry the manifest's digest, to be checked by the prover).
     fn load_entry(&self, name: &str, current: Option<[u8; 32]>) -> Result<CircuitKeys, KeyError> {
@@ -462,12 +485,12 @@ impl KeyCache {
         }
         let pk_path = entry.join(PROVING_KEY_FILE);
         let vk_path = entry.join(VERIFYING_KEY_FILE);
-        let pk_bytes = read_checked(&pk_path, &manifest.proving_key_sha256)?;
-        let vk_bytes = read_checked(&vk_path, &manifest.verifying_key_sha256)?;
+        check_file_hash(&pk_path, &manifest.proving_key_sha256)?;
+        check_file_hash(&vk_path, &manifest.verifying_key_sha256)?;
         let proving_key: ProvingKey<Bn254> =
-            deserialize(&pk_path, &pk_bytes, Compress::No, Validate::No)?;
+            deserialize_file(&pk_path, Compress::No, Validate::No)?;
         let verifying_key: VerifyingKey<Bn254> =
-            deserialize(&vk_path, &vk_bytes, Compress::Yes, Validate::Yes)?;
+            deserialize_file(&vk_path, Compress::Yes, Validate::Yes)?;
         if proving_key.vk != verifying_key {
             return Err(KeyError::Inconsistent {
                 path: pk_path,
@@ -566,34 +589,44 @@ fn uncompressed<T: CanonicalSerialize>(value: &T) -> Vec<u8> {
     bytes
 }
 
-fn deserialize<T: CanonicalDeserialize>(
+/// Deserializes a whole file through a buffer: the proving key (about a gigabyte for the EVM
+/// circuit) is never held twice, as bytes and as points. The file's hash is checked first
+/// ([`check_file_hash`]), so only a file written by [`KeyCache::regenerate`] gets here.
+fn deserialize_file<T: CanonicalDeserialize>(
     path: &Path,
-    bytes: &[u8],
     compress: Compress,
     validate: Validate,
 ) -> Result<T, KeyError> {
-    let mut reader = bytes;
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
     let value = T::deserialize_with_mode(&mut reader, compress, validate).map_err(|e| {
         KeyError::Corrupt {
             path: path.to_path_buf(),
             reason: e.to_string(),
         }
     })?;
-    if !reader.is_empty() {
+    let trailing = std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
+    if trailing != 0 {
         return Err(KeyError::Corrupt {
             path: path.to_path_buf(),
-            reason: format!("{} trailing bytes", reader.len()),
+            reason: format!("{trailing} trailing bytes"),
         });
     }
     Ok(value)
 }
 
-fn read_checked(path: &Path, expected: &[u8; 32]) -> Result<Vec<u8>, KeyError> {
-    let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
+/// Checks a file's SHA-256 against the manifest, streaming it.
+fn check_file_hash(path: &Path, expected: &[u8; 32]) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let actual: [u8; 32] = Sha256::digest(&bytes).into();
+    };
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path).map_err(io)?, &mut hasher).map_err(io)?;
+    let actual: [u8; 32] = hasher.finalize().into();
     if &actual != expected {
         return Err(KeyError::FileHash {
             path: path.to_path_buf(),
@@ -601,7 +634,7 @@ fn read_checked(path: &Path, expected: &[u8; 32]) -> Result<Vec<u8>, KeyError> {
             actual: hex::encode(actual),
         });
     }
-    Ok(bytes)
+    Ok(())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {

@@ -133,6 +133,69 @@ fn proving_checks_the_keys_against_its_own_synthesis() {
     );
 }
 
+/// The prover's order (`zkmips prove --evm`): keys derived only if missing and not kept, the
+/// circuit synthesized, then the keys loaded (streamed from disk) and the proof made.
+#[test]
+fn synthesis_before_loading_the_keys() {
+    use zkmips_wrapper::groth16::{Groth16Error, SynthesizedCircuit};
+
+    let cache = scratch_cache("synthesis-first");
+    let name = "cube-test";
+    let blank = CubeCircuit::new(0, 0);
+    assert_eq!(
+        cache.derive_if_missing(name, blank).unwrap(),
+        KeySource::Derived
+    );
+    assert_eq!(
+        cache.derive_if_missing(name, blank).unwrap(),
+        KeySource::Loaded
+    );
+
+    let synthesized = SynthesizedCircuit::new(name, CubeCircuit::new(3, 27)).unwrap();
+    assert_eq!(synthesized.digest(), circuit_digest(name, blank).unwrap());
+    let keys = cache.load_for_proving(name).unwrap();
+    let proved = synthesized
+        .prove(&[Fr::from(3u64)], &keys, [7u8; 32])
+        .unwrap();
+    assert_eq!(
+        proved.num_constraints,
+        synthesized_constraints(CubeCircuit::new(3, 27))
+    );
+
+    // The wrong public input: the native check refuses the proof.
+    let err = SynthesizedCircuit::new(name, CubeCircuit::new(3, 27))
+        .unwrap()
+        .prove(&[Fr::from(4u64)], &keys, [7u8; 32])
+        .unwrap_err();
+    assert!(matches!(err, Groth16Error::Rejected { .. }), "{err}");
+
+    // A truncated proving key is refused by its hash before it is parsed; a present but broken
+    // entry is never re-derived behind the caller's back.
+    let pk = cache.entry_dir(name).join("proving_key.bin");
+    let bytes = std::fs::read(&pk).unwrap();
+    std::fs::write(&pk, &bytes[..bytes.len() / 2]).unwrap();
+    let Err(err) = cache.load_for_proving(name) else {
+        panic!("a truncated proving key loaded");
+    };
+    assert!(matches!(err, KeyError::FileHash { .. }), "{err}");
+    assert_eq!(
+        cache.derive_if_missing(name, blank).unwrap(),
+        KeySource::Loaded
+    );
+    assert!(matches!(
+        cache.load_for_proving(name),
+        Err(KeyError::FileHash { .. })
+    ));
+}
+
+fn synthesized_constraints(circuit: CubeCircuit) -> usize {
+    let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(ark_relations::gr1cs::OptimizationGoal::Constraints);
+    circuit.generate_constraints(cs.clone()).unwrap();
+    cs.finalize();
+    cs.num_constraints()
+}
+
 #[test]
 fn key_cache_round_trips() {
     let cache = scratch_cache("round-trip");
