@@ -180,6 +180,56 @@ fn check_height(
     }
 }
 
+/// One table of a shape given by chips and `log2` heights, checked ([`shape_tables`]).
+struct ShapeTable<F: Clone + Send + Sync> {
+    height: usize,
+    preprocessed: Option<RowMajorMatrix<F>>,
+}
+
+/// Checks a shape — one `log2` height per chip, at least one chip, every height in range and
+/// equal to the height of the chip's fixed table — and returns each table's height with its
+/// fixed table, so that callers never build a fixed table twice.
+fn shape_tables<SC, A>(
+    airs: &[A],
+    log_heights: &[usize],
+) -> Result<Vec<ShapeTable<Val<SC>>>, ProveError>
+where
+    SC: StarkGenericConfig,
+    A: BatchAir<SC>,
+{
+    if log_heights.len() != airs.len() {
+        return Err(ProveError::TableCount {
+            got: log_heights.len(),
+            expected: airs.len(),
+        });
+    }
+    if airs.is_empty() {
+        return Err(ProveError::Empty);
+    }
+    airs.iter()
+        .zip(log_heights)
+        .enumerate()
+        .map(|(index, (air, &log_height))| {
+            // Out of range (0 if it does not even fit a `usize`): `check_height` refuses it.
+            let height = u32::try_from(log_height)
+                .ok()
+                .and_then(|bits| 1usize.checked_shl(bits))
+                .unwrap_or(0);
+            let preprocessed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air);
+            check_height(
+                index,
+                air.name(),
+                height,
+                preprocessed.as_ref().map(|t| t.height()),
+            )?;
+            Ok(ShapeTable {
+                height,
+                preprocessed,
+            })
+        })
+        .collect()
+}
+
 /// Proves all `tables` in one batch proof under `config`.
 pub fn prove<SC, A>(config: &SC, tables: &[Table<A, Val<SC>>]) -> Result<BatchProof<SC>, ProveError>
 where
@@ -275,25 +325,11 @@ where
         log_heights: &[usize],
     ) -> Result<Self, VerifyError> {
         let shape = |message: String| VerifyError::Shape(message);
-        if log_heights.len() != airs.len() {
-            return Err(shape(format!(
-                "{} chips but {} heights",
-                airs.len(),
-                log_heights.len()
-            )));
-        }
-        let mut heights = Vec::with_capacity(airs.len());
-        for (index, (air, &log_height)) in airs.iter().zip(log_heights).enumerate() {
-            let chip = air.name();
-            if log_height > MAX_LOG_TRACE_HEIGHT {
-                return Err(shape(format!(
-                    "table {index} ({chip}): height 2^{log_height}"
-                )));
-            }
-            let fixed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air).map(|t| t.height());
-            check_height(index, chip, 1 << log_height, fixed).map_err(|e| shape(e.to_string()))?;
-            heights.push(1usize << log_height);
-        }
+        let heights: Vec<usize> = shape_tables::<SC, A>(airs, log_heights)
+            .map_err(|e| shape(e.to_string()))?
+            .iter()
+            .map(|table| table.height)
+            .collect();
         let extended: Vec<usize> = log_heights.iter().map(|h| h + config.is_zk()).collect();
         let common = ProverData::from_airs_and_degrees(config, airs, &extended)
             .map_err(|err| shape(err.to_string()))?
@@ -416,34 +452,13 @@ where
         airs: &[A],
         log_heights: &[usize],
     ) -> Result<Self, ProveError> {
-        if log_heights.len() != airs.len() {
-            return Err(ProveError::TableCount {
-                got: log_heights.len(),
-                expected: airs.len(),
-            });
-        }
-        if airs.is_empty() {
-            return Err(ProveError::Empty);
-        }
-        let mut heights = Vec::with_capacity(airs.len());
-        let mut chips = Vec::with_capacity(airs.len());
-        for (index, (air, &log_height)) in airs.iter().zip(log_heights).enumerate() {
-            let chip = air.name();
-            // Out of range (0 if it does not even fit a `usize`): `check_height` refuses it.
-            let height = u32::try_from(log_height)
-                .ok()
-                .and_then(|bits| 1usize.checked_shl(bits))
-                .unwrap_or(0);
-            let preprocessed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air);
-            check_height(
-                index,
-                chip,
-                height,
-                preprocessed.as_ref().map(|t| t.height()),
-            )?;
-            heights.push(height);
-            chips.push(ChipFingerprint::of(air, preprocessed.as_ref()));
-        }
+        let tables = shape_tables::<SC, A>(airs, log_heights)?;
+        let heights: Vec<usize> = tables.iter().map(|table| table.height).collect();
+        let chips = airs
+            .iter()
+            .zip(&tables)
+            .map(|(air, table)| ChipFingerprint::of(air, table.preprocessed.as_ref()))
+            .collect();
         let is_zk = config.is_zk();
         let extended: Vec<usize> = log_heights.iter().map(|h| h + is_zk).collect();
         let data = ProverData::from_airs_and_degrees(config, airs, &extended)
@@ -806,35 +821,23 @@ where
             path: name(),
             source,
         };
-        if log_heights.len() != airs.len() {
-            return Err(build(ProveError::TableCount {
-                got: log_heights.len(),
-                expected: airs.len(),
-            }));
-        }
+        let tables = shape_tables::<SC, A>(airs, log_heights).map_err(build)?;
         let unfixed: Vec<WithoutFixedTable<'_, A>> = airs.iter().map(WithoutFixedTable).collect();
-        let mut chips = Vec::with_capacity(airs.len());
-        let mut heights = Vec::with_capacity(airs.len());
-        let mut metas = Vec::with_capacity(airs.len());
-        let mut matrix_to_instance = Vec::new();
+        let heights: Vec<usize> = tables.iter().map(|table| table.height).collect();
+        let chips = airs
+            .iter()
+            .zip(&tables)
+            .map(|(air, table)| ChipFingerprint::of(air, table.preprocessed.as_ref()))
+            .collect();
         let is_zk = config.is_zk();
-        for (index, (air, &log_height)) in airs.iter().zip(log_heights).enumerate() {
-            let height = u32::try_from(log_height)
-                .ok()
-                .and_then(|bits| 1usize.checked_shl(bits))
-                .unwrap_or(0);
-            let preprocessed = <A as BaseAir<Val<SC>>>::preprocessed_trace(air);
-            check_height(
-                index,
-                air.name(),
-                height,
-                preprocessed.as_ref().map(|t| t.height()),
-            )
-            .map_err(build)?;
-            heights.push(height);
-            // As `p3` lays out the global preprocessed commitment: one matrix per instance with
-            // a non-empty preprocessed trace, in instance order.
-            metas.push(match &preprocessed {
+        // As `p3` lays out the global preprocessed commitment: one matrix per instance with a
+        // non-empty preprocessed trace, in instance order.
+        let mut matrix_to_instance = Vec::new();
+        let metas: Vec<_> = tables
+            .iter()
+            .zip(log_heights)
+            .enumerate()
+            .map(|(index, (table, &log_height))| match &table.preprocessed {
                 Some(trace) if trace.width() > 0 => {
                     matrix_to_instance.push(index);
                     Some(p3_batch_stark::common::PreprocessedInstanceMeta {
@@ -844,9 +847,8 @@ where
                     })
                 }
                 _ => None,
-            });
-            chips.push(ChipFingerprint::of(air, preprocessed.as_ref()));
-        }
+            })
+            .collect();
         let extended: Vec<usize> = log_heights.iter().map(|h| h + is_zk).collect();
         let layout = ProverData::from_airs_and_degrees(config, &unfixed, &extended)
             .map_err(|err| build(ProveError::Commitment(err.to_string())))?;
