@@ -18,6 +18,7 @@ pub mod machine;
 pub mod outer;
 pub mod proof_shape;
 pub mod security;
+pub mod septic;
 pub mod shard;
 pub mod vkey;
 
