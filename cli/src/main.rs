@@ -74,7 +74,7 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
             Err(err) => {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", error_chain(&err));
                 ExitCode::from(EXIT_ERROR)
             }
         },
@@ -93,7 +93,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(err) => {
-                    eprintln!("error: {err:#}");
+                    eprintln!("error: {}", error_chain(&err));
                     ExitCode::from(EXIT_ERROR)
                 }
             }
@@ -131,13 +131,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error and its causes on one line, `outer: cause: root`. Many library errors already
+/// print their source inside their own message (`"MIPS shard: {0}"`); a cause whose text the
+/// message before it already ends with is not printed twice.
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Exit status of a host-side command: success, or the error chain on stderr.
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_chain(&err));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// An error that prints its source in its own message and also reports it as its source.
+    #[derive(Debug)]
+    struct Wrapping(std::io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "MIPS run: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_printed_is_not_repeated() {
+        let root = || std::io::Error::other("exit code 1");
+        let err = anyhow::Error::new(Wrapping(root())).context("fibonacci.elf");
+        assert_eq!(error_chain(&err), "fibonacci.elf: MIPS run: exit code 1");
+        // A cause the message does not include is still printed.
+        let err = anyhow::Error::new(root()).context("fibonacci.elf");
+        assert_eq!(error_chain(&err), "fibonacci.elf: exit code 1");
     }
 }
