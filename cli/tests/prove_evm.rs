@@ -1,8 +1,9 @@
 //! `zkmips prove --evm` end to end on the fibonacci example (a run that fills the EVM shape's
 //! CPU table): the command proves the shard, compresses it down the recursion chain, wraps the
 //! shrink proof in Groth16 and verifies in the in-process EVM; it writes a Foundry fixture of
-//! the same statement as the committed one (which `forge test` verifies on chain), with the
-//! wrap circuit's size guarded at the 2^21 budget. The circuit's rejections of an altered public
+//! the same statement as the committed one, and `forge test` verifies that written fixture with
+//! the committed contracts (ELF to forge in one test); the wrap circuit's size is guarded at the
+//! 2^21 budget. The circuit's rejections of an altered public
 //! input, statement value or opened value run at test size (`wrapper/tests/compressed_wrap.rs`);
 //! tampering with a STARK proof itself: `wrapper/tests/batch_verifier.rs`.
 //!
@@ -76,6 +77,35 @@ fn prove_evm_writes_the_committed_fixture() {
             &817770325994397771u64.to_le_bytes()[..]
         ]
         .concat()
+    );
+
+    // forge verifies the fixture just written, with the committed contracts (the verifier test
+    // suite: the proof verifies directly and through the gateway, every flipped byte reverts).
+    let forge_fixtures = repo().join("target/forge-fixtures");
+    std::fs::create_dir_all(&forge_fixtures).unwrap();
+    std::fs::copy(
+        out.join("fixture.json"),
+        forge_fixtures.join("fibonacci_evm.json"),
+    )
+    .unwrap();
+    let forge = Command::new(repo().join("scripts/forge"))
+        .current_dir(repo())
+        .args(["test", "--match-contract", "ZkmipsVerifierTest"])
+        .env(
+            "ZKMIPS_EVM_FIXTURE",
+            "/target/forge-fixtures/fibonacci_evm.json",
+        )
+        .output()
+        .expect("scripts/forge runs (scripts/setup-foundry.sh installs it)");
+    let forge_out = String::from_utf8_lossy(&forge.stdout);
+    assert!(
+        forge.status.success(),
+        "forge rejected the written fixture:\n{forge_out}\n{}",
+        String::from_utf8_lossy(&forge.stderr)
+    );
+    assert!(
+        forge_out.contains("[PASS] test_ValidProofVerifiesDirectly"),
+        "{forge_out}"
     );
 
     // The written STARK proof (the shrink proof and its public values: the statement) decodes.

@@ -59,7 +59,7 @@ contract FibonacciAppTest is ZkmipsTestBase {
     }
 
     function test_RealProofThroughGateway() public {
-        ProofFixture memory f = loadFixture(EVM_FIXTURE);
+        ProofFixture memory f = evmFixture();
         ZkmipsVerifierGateway gateway = new ZkmipsVerifierGateway(address(this));
         gateway.addRoute(new ZkmipsVerifier());
         FibonacciApp app = new FibonacciApp(gateway, f.programVKey);

@@ -6,6 +6,7 @@ pragma solidity ^0.8.20;
 interface Vm {
     function projectRoot() external view returns (string memory);
     function readFile(string calldata path) external view returns (string memory);
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
     function expectRevert(bytes calldata revertData) external;
@@ -30,6 +31,13 @@ abstract contract ZkmipsTestBase {
     /// A real `zkmips prove --evm` proof of the fibonacci example (n = 1000) under the dev-seed
     /// keys of the wrap circuit (docs/CONTRACTS.md).
     string internal constant EVM_FIXTURE = "/contracts/fixtures/fibonacci_evm.json";
+
+    /// The EVM fixture to test: `EVM_FIXTURE`, or `$ZKMIPS_EVM_FIXTURE` (a path from the project
+    /// root, readable under foundry.toml's `fs_permissions`), which cli/tests/prove_evm.rs sets to
+    /// the fixture `zkmips prove --evm` has just written: one test from the ELF to forge.
+    function evmFixture() internal view returns (ProofFixture memory) {
+        return loadFixture(vm.envOr("ZKMIPS_EVM_FIXTURE", EVM_FIXTURE));
+    }
 
     function loadFixture(string memory relativePath) internal view returns (ProofFixture memory f) {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), relativePath));

@@ -20,7 +20,7 @@ contract ZkmipsVerifierTest is ZkmipsTestBase {
         verifier = new ZkmipsVerifier();
         gateway = new ZkmipsVerifierGateway(address(this));
         gateway.addRoute(verifier);
-        fixture = loadFixture(EVM_FIXTURE);
+        fixture = evmFixture();
     }
 
     function test_VerifierHashMatchesFixture() public view {

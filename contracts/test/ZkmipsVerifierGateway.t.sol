@@ -35,7 +35,7 @@ contract ZkmipsVerifierGatewayTest is ZkmipsTestBase {
     function setUp() public {
         verifier = new ZkmipsVerifier();
         gateway = new ZkmipsVerifierGateway(address(this));
-        fixture = loadFixture(EVM_FIXTURE);
+        fixture = evmFixture();
         selector = bytes4(verifier.VERIFIER_HASH());
     }
 
