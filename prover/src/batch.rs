@@ -230,6 +230,26 @@ where
         .collect()
 }
 
+/// Each table's height, and its chip's fingerprint (what fixed tables are checked against).
+fn heights_and_fingerprints<F, A>(
+    airs: &[A],
+    tables: &[ShapeTable<F>],
+) -> (Vec<usize>, Vec<ChipFingerprint>)
+where
+    F: PrimeField64,
+    A: NamedAir + BaseAir<F>,
+{
+    airs.iter()
+        .zip(tables)
+        .map(|(air, table)| {
+            (
+                table.height,
+                ChipFingerprint::of(air, table.preprocessed.as_ref()),
+            )
+        })
+        .unzip()
+}
+
 /// Proves all `tables` in one batch proof under `config`.
 pub fn prove<SC, A>(config: &SC, tables: &[Table<A, Val<SC>>]) -> Result<BatchProof<SC>, ProveError>
 where
@@ -453,12 +473,7 @@ where
         log_heights: &[usize],
     ) -> Result<Self, ProveError> {
         let tables = shape_tables::<SC, A>(airs, log_heights)?;
-        let heights: Vec<usize> = tables.iter().map(|table| table.height).collect();
-        let chips = airs
-            .iter()
-            .zip(&tables)
-            .map(|(air, table)| ChipFingerprint::of(air, table.preprocessed.as_ref()))
-            .collect();
+        let (heights, chips) = heights_and_fingerprints(airs, &tables);
         let is_zk = config.is_zk();
         let extended: Vec<usize> = log_heights.iter().map(|h| h + is_zk).collect();
         let data = ProverData::from_airs_and_degrees(config, airs, &extended)
@@ -823,12 +838,7 @@ where
         };
         let tables = shape_tables::<SC, A>(airs, log_heights).map_err(build)?;
         let unfixed: Vec<WithoutFixedTable<'_, A>> = airs.iter().map(WithoutFixedTable).collect();
-        let heights: Vec<usize> = tables.iter().map(|table| table.height).collect();
-        let chips = airs
-            .iter()
-            .zip(&tables)
-            .map(|(air, table)| ChipFingerprint::of(air, table.preprocessed.as_ref()))
-            .collect();
+        let (heights, chips) = heights_and_fingerprints(airs, &tables);
         let is_zk = config.is_zk();
         // As `p3` lays out the global preprocessed commitment: one matrix per instance with a
         // non-empty preprocessed trace, in instance order.
