@@ -2,11 +2,10 @@
 //! of `zkmips prove --evm` proves under the inner configuration, verifies in its compress
 //! program and wraps for the EVM (docs/RECURSION.md §0).
 //!
-//! Until recursion compresses the shard proofs of long runs into one proof (docs/RECURSION.md),
+//! Until recursion aggregates the shard proofs of long runs (docs/RECURSION.md §2.2),
 //! `zkmips prove --evm` proves a run that fits in a single shard of [`EVM_SHAPE`], so that one
 //! recursion chain and one Groth16 circuit (hence one Solidity verifier) serve every program
-//! that fits it. It differs
-//! from a shard proof of [`crate::machine`] in three ways:
+//! that fits it. It differs from a shard proof of [`crate::machine`] in three ways:
 //! - **Self-contained memory.** The initial image (registers, segments, initial stack, the public
 //!   digest words) is a per-program preprocessed table ([`MemoryImageChip`]) and the touched
 //!   locations with their final values a main table proven sorted and consistent with it
@@ -23,9 +22,9 @@
 //! Poseidon2-BN254 compression, `C` the inner commitment to the fixed tables under the compress
 //! settings. It binds the code (program table), the initial memory (image table, which also
 //! fixes where the exit code and digest are read) and the entry point. A valid proof under it
-//! says: from the entry, the program runs to HALT with exit code 0,
-//! and its public-values digest (SHA-256 of the committed bytes, published by the guest at
-//! [`PUBLIC_DIGEST_ADDR`]) is the one in the image table's public values.
+//! says: from the entry, the program runs to HALT with exit code 0, and its public-values
+//! digest (SHA-256 of the committed bytes, published by the guest at [`PUBLIC_DIGEST_ADDR`]) is
+//! the one in the image table's public values.
 
 use p3_batch_stark::ProverData;
 use p3_bn254::Bn254;
