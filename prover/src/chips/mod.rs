@@ -40,6 +40,7 @@ pub mod keccak;
 pub mod load_store;
 pub mod lt;
 pub mod memory;
+pub mod memory_digest;
 pub mod memory_final;
 pub mod memory_image;
 pub mod memory_interface;
